@@ -1,0 +1,10 @@
+//! Wire formats of Engine.IO v4 (and, later, Socket.IO v5), with no I/O at all.
+//!
+//! Everything here turns bytes into packets and packets into bytes. Transports,
+//! sessions and timers live in `switchboard-engine`; this crate knows nothing of
+//! sockets, so it can be fuzzed and property-tested in isolation.
+
+pub mod engine;
+mod str;
+
+pub use crate::str::{Str, Utf8Error};
