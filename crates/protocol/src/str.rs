@@ -65,7 +65,10 @@ impl Str {
     /// A sub-string sharing this storage. `start..end` must fall on character
     /// boundaries; callers only cut after ASCII bytes they have matched.
     pub(crate) fn slice_from(&self, start: usize) -> Str {
-        assert!(self.as_str().is_char_boundary(start), "cut inside a character");
+        assert!(
+            self.as_str().is_char_boundary(start),
+            "cut inside a character"
+        );
         Str(self.0.slice(start..))
     }
 }
@@ -125,7 +128,13 @@ mod tests {
 
     #[test]
     fn rejects_invalid_utf8() {
-        assert_eq!(Str::from_utf8(Bytes::from_static(b"\xff\xfe")), Err(Utf8Error));
-        assert_eq!(Str::from_utf8(Bytes::from_static("é".as_bytes())).unwrap(), "é");
+        assert_eq!(
+            Str::from_utf8(Bytes::from_static(b"\xff\xfe")),
+            Err(Utf8Error)
+        );
+        assert_eq!(
+            Str::from_utf8(Bytes::from_static("é".as_bytes())).unwrap(),
+            "é"
+        );
     }
 }

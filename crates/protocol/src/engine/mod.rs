@@ -13,7 +13,9 @@ mod payload;
 pub use error::DecodeError;
 pub use open::OpenPacket;
 pub use packet::{Frame, Packet, PacketType};
-pub use payload::{PayloadDecoder, RECORD_SEPARATOR, decode_payload, encode_payload_into, payload_len};
+pub use payload::{
+    PayloadDecoder, RECORD_SEPARATOR, decode_payload, encode_payload_into, payload_len,
+};
 
 /// The protocol revision this crate speaks, as sent in the `EIO` query parameter.
 pub const PROTOCOL_VERSION: u8 = 4;

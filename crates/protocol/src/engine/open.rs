@@ -50,6 +50,9 @@ mod tests {
             r#"{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
         );
         assert_eq!(OpenPacket::from_json(&open.to_json()).unwrap(), open);
-        assert!(matches!(OpenPacket::from_json("{}"), Err(DecodeError::InvalidOpen(_))));
+        assert!(matches!(
+            OpenPacket::from_json("{}"),
+            Err(DecodeError::InvalidOpen(_))
+        ));
     }
 }

@@ -176,27 +176,48 @@ mod tests {
             ("6", Packet::Noop),
         ];
         for (wire, packet) in cases {
-            assert_eq!(Packet::decode_text(Str::from_static(wire)), Ok(packet.clone()), "{wire}");
-            assert_eq!(packet.encode(), Frame::Text(Str::from_static(wire)), "{wire}");
+            assert_eq!(
+                Packet::decode_text(Str::from_static(wire)),
+                Ok(packet.clone()),
+                "{wire}"
+            );
+            assert_eq!(
+                packet.encode(),
+                Frame::Text(Str::from_static(wire)),
+                "{wire}"
+            );
         }
     }
 
     #[test]
     fn decodes_open() {
-        let wire = r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":10}"#;
+        let wire =
+            r#"0{"sid":"x","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":10}"#;
         let Packet::Open(open) = Packet::decode_text(Str::from_static(wire)).unwrap() else {
             panic!("not an open packet");
         };
         assert_eq!((open.sid.as_str(), open.ping_interval), ("x", 300));
-        assert_eq!(Packet::Open(open).encode(), Frame::Text(Str::from_static(wire)));
+        assert_eq!(
+            Packet::Open(open).encode(),
+            Frame::Text(Str::from_static(wire))
+        );
     }
 
     #[test]
     fn rejects_empty_and_unknown_types() {
         assert_eq!(Packet::decode_text(text("")), Err(DecodeError::Empty));
-        assert_eq!(Packet::decode_text(text("7")), Err(DecodeError::UnknownType(b'7')));
-        assert_eq!(Packet::decode_text(text("abc")), Err(DecodeError::UnknownType(b'a')));
-        assert!(matches!(Packet::decode_text(text("0{")), Err(DecodeError::InvalidOpen(_))));
+        assert_eq!(
+            Packet::decode_text(text("7")),
+            Err(DecodeError::UnknownType(b'7'))
+        );
+        assert_eq!(
+            Packet::decode_text(text("abc")),
+            Err(DecodeError::UnknownType(b'a'))
+        );
+        assert!(matches!(
+            Packet::decode_text(text("0{")),
+            Err(DecodeError::InvalidOpen(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,65 @@
+//! A session's bounded queue of frames waiting for its transport.
+
+use std::collections::VecDeque;
+
+use switchboard_protocol::engine::Frame;
+
+/// Frames queued for one session, bounded by count and by bytes.
+///
+/// Control frames (ping, close, noop) skip the bounds: at most a handful are
+/// ever pending, and refusing a ping would turn a slow reader into a ping
+/// timeout instead of the queue-full error the sender can act on.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+impl Outbox {
+    pub(crate) fn push(&mut self, frame: Frame, max_packets: usize, max_bytes: usize) -> bool {
+        if self.frames.len() >= max_packets || self.bytes + frame.len() > max_bytes {
+            return false;
+        }
+        self.push_control(frame);
+        true
+    }
+
+    pub(crate) fn push_control(&mut self, frame: Frame) {
+        self.bytes += frame.len();
+        self.frames.push_back(frame);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Takes every queued frame, and gives the queue's memory back when it had
+    /// grown, so that a burst does not leave an idle session holding a large
+    /// buffer.
+    pub(crate) fn take_all(&mut self) -> VecDeque<Frame> {
+        self.bytes = 0;
+        std::mem::take(&mut self.frames)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_protocol::Str;
+
+    #[test]
+    fn bounds_count_and_bytes() {
+        let mut outbox = Outbox::default();
+        let f = || Frame::Text(Str::from_static("4abc"));
+        assert!(outbox.push(f(), 2, 100));
+        assert!(outbox.push(f(), 2, 100));
+        assert!(!outbox.push(f(), 2, 100), "third packet is over the count");
+        let mut outbox = Outbox::default();
+        assert!(outbox.push(f(), 10, 8));
+        assert!(outbox.push(f(), 10, 8));
+        assert!(!outbox.push(f(), 10, 8), "9th byte is over");
+        outbox.push_control(f());
+        assert_eq!(outbox.take_all().len(), 3);
+        assert!(outbox.is_empty());
+    }
+}

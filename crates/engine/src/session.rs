@@ -1,0 +1,388 @@
+//! One Engine.IO session: its state, its outgoing queue, and the handle that
+//! upper layers hold to send from any task.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use switchboard_protocol::Str;
+use switchboard_protocol::engine::{Frame, Packet};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::engine::EngineShared;
+use crate::handler::{CloseReason, Message};
+use crate::heartbeat::{Due, Heartbeat};
+use crate::outbox::Outbox;
+use crate::sid::Sid;
+
+/// The transport a session currently sends and receives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Polling,
+    WebSocket,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+}
+
+/// What the client sent when it opened the session.
+///
+/// Headers are copied out of the request: hyper's parsed headers point into
+/// the connection's read buffer, and keeping them would pin that whole
+/// buffer for the life of the session.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub headers: HeaderMap,
+    /// The raw query string of the handshake request, without `?`.
+    pub query: Box<str>,
+    /// The peer address, when the server put a [`RemoteAddr`](crate::RemoteAddr)
+    /// in the request's extensions.
+    pub remote_addr: Option<SocketAddr>,
+    pub issued: SystemTime,
+}
+
+/// Why [`Session::send`] did not queue a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The session has ended.
+    Closed,
+    /// The session's outgoing queue is at its packet or byte bound: the
+    /// client reads more slowly than it is sent to.
+    QueueFull,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "session closed",
+            SendError::QueueFull => "outgoing queue full",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Open,
+    /// The server closed it and a close packet waits to be flushed; the
+    /// session ends when it is, or at `deadline`.
+    Closing {
+        reason: CloseReason,
+        deadline: Instant,
+    },
+    /// Ended; `on_close` is due from the owning task (or was called).
+    Closed(CloseReason),
+}
+
+/// Upgrade of a polling session to WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upgrade {
+    None,
+    /// A WebSocket for this session was accepted and has not probed yet.
+    Connecting,
+    /// The WebSocket answered the probe; polling is being wound down.
+    Probing,
+}
+
+pub(crate) struct State {
+    pub(crate) outbox: Outbox,
+    pub(crate) transport: TransportKind,
+    pub(crate) upgrade: Upgrade,
+    /// A long-poll GET is waiting; a second one is an error.
+    pub(crate) get_active: bool,
+    /// A POST is being read; a second one is an error.
+    pub(crate) post_active: bool,
+    pub(crate) heartbeat: Heartbeat,
+    pub(crate) phase: Phase,
+}
+
+pub(crate) struct Shared {
+    pub(crate) sid: Sid,
+    pub(crate) engine: Arc<EngineShared>,
+    pub(crate) handshake: Handshake,
+    // Held only for a few field updates, never across `.await`; the session's
+    // transport task and the tasks that send to it are the only contenders.
+    pub(crate) state: Mutex<State>,
+    /// Wakes whichever transport sends for the session (the pending GET or
+    /// the WebSocket task): frames were queued or the phase changed.
+    pub(crate) writer: Notify,
+    /// Wakes the task that owns the session's timers and its end.
+    pub(crate) owner: Notify,
+    // Handler calls for one session must not overlap, but on polling they
+    // come from request tasks and from the owner task. Held only while a
+    // synchronous handler runs; never across `.await`.
+    dispatch: Mutex<()>,
+}
+
+/// What the task that owns a session must do next; see [`Shared::tick`].
+#[derive(Debug)]
+pub(crate) enum Tick {
+    /// The session moved to another transport, whose task owns it now.
+    NotOwner,
+    /// The session ended: call `on_close` and stop.
+    Ended(CloseReason),
+    /// Nothing to do before this instant (or a wake-up).
+    WakeAt(Instant),
+}
+
+/// The ping frame; static, so a heartbeat never allocates.
+const PING: Frame = Frame::Text(Str::from_static("2"));
+
+/// A cloneable handle to a session; send from any task.
+#[derive(Clone)]
+pub struct Session(pub(crate) Arc<Shared>);
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("sid", &self.0.sid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Session {}
+
+impl Session {
+    pub(crate) fn new(
+        engine: Arc<EngineShared>,
+        handshake: Handshake,
+        transport: TransportKind,
+    ) -> Session {
+        let heartbeat = Heartbeat::new(Instant::now(), engine.config.ping_interval);
+        Session(Arc::new(Shared {
+            sid: Sid::random(),
+            engine,
+            handshake,
+            state: Mutex::new(State {
+                outbox: Outbox::default(),
+                transport,
+                upgrade: Upgrade::None,
+                get_active: false,
+                post_active: false,
+                heartbeat,
+                phase: Phase::Open,
+            }),
+            writer: Notify::new(),
+            owner: Notify::new(),
+            dispatch: Mutex::new(()),
+        }))
+    }
+
+    /// The session id the client knows this session by.
+    pub fn id(&self) -> &str {
+        self.0.sid.as_str()
+    }
+
+    pub fn sid(&self) -> Sid {
+        self.0.sid
+    }
+
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    pub fn transport(&self) -> TransportKind {
+        self.0.lock().transport
+    }
+
+    pub fn is_closed(&self) -> bool {
+        !matches!(self.0.lock().phase, Phase::Open)
+    }
+
+    /// Queues an encoded packet. Encode a broadcast once and clone the
+    /// `Frame` to each session: clones share the bytes.
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        let config = &self.0.engine.config;
+        let mut state = self.0.lock();
+        if !matches!(state.phase, Phase::Open) {
+            return Err(SendError::Closed);
+        }
+        if !state
+            .outbox
+            .push(frame, config.max_queued_packets, config.max_queued_bytes)
+        {
+            return Err(SendError::QueueFull);
+        }
+        drop(state);
+        self.0.writer.notify_one();
+        Ok(())
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&self, text: &str) -> Result<(), SendError> {
+        self.send(Frame::message(text))
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&self, bytes: Bytes) -> Result<(), SendError> {
+        self.send(Frame::Binary(bytes))
+    }
+
+    /// Closes the session: queued frames and a close packet are flushed to
+    /// the client first. Does nothing if it is already closing.
+    pub fn close(&self) {
+        self.0.close_gracefully(CloseReason::ServerClose);
+    }
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves plain data behind
+        // that is still consistent enough to close the session with.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ends the session at once: nothing more is sent or received. The
+    /// owning task calls `on_close` when it next wakes.
+    pub(crate) fn end(&self, reason: CloseReason) {
+        let mut state = self.lock();
+        if matches!(state.phase, Phase::Closed(_)) {
+            return;
+        }
+        state.phase = Phase::Closed(reason);
+        drop(state);
+        self.engine.remove(self.sid);
+        self.writer.notify_one();
+        self.owner.notify_one();
+    }
+
+    /// Server-side close: flush what is queued plus a close packet, then end.
+    pub(crate) fn close_gracefully(&self, reason: CloseReason) {
+        let config = &self.engine.config;
+        // Long enough for a polling client to come back for the close packet.
+        let deadline = Instant::now() + config.ping_interval + config.ping_timeout;
+        self.close_gracefully_by(reason, deadline);
+    }
+
+    pub(crate) fn close_gracefully_by(&self, reason: CloseReason, deadline: Instant) {
+        let mut state = self.lock();
+        if !matches!(state.phase, Phase::Open) {
+            return;
+        }
+        state.phase = Phase::Closing { reason, deadline };
+        state.outbox.push_control(Packet::Close.encode());
+        drop(state);
+        self.writer.notify_one();
+        self.owner.notify_one();
+    }
+
+    /// After a transport flushed its frames: a closing session whose close
+    /// packet went out is now ended.
+    pub(crate) fn after_flush(&self) {
+        let state = self.lock();
+        if let Phase::Closing { reason, .. } = &state.phase {
+            if state.outbox.is_empty() {
+                let reason = reason.clone();
+                drop(state);
+                self.end(reason);
+            }
+        }
+    }
+
+    /// Passes one received packet on. An error is the reason to end the
+    /// session with.
+    pub(crate) fn receive(self: &Arc<Self>, packet: Packet) -> Result<(), CloseReason> {
+        match packet {
+            Packet::Message(text) => self.dispatch_message(Message::Text(text)),
+            Packet::Binary(bytes) => self.dispatch_message(Message::Binary(bytes)),
+            Packet::Pong(_) => {
+                self.lock()
+                    .heartbeat
+                    .pong(Instant::now(), self.engine.config.ping_interval);
+            }
+            Packet::Close => return Err(CloseReason::TransportClose),
+            Packet::Noop => {}
+            // Engine.IO v4 reversed the heartbeat: only the server pings.
+            Packet::Ping(_) => return Err(CloseReason::TransportError("client sent a ping")),
+            Packet::Open(_) | Packet::Upgrade => {
+                return Err(CloseReason::TransportError("unexpected packet type"));
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch_message(self: &Arc<Self>, message: Message) {
+        let _serial = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
+        // A message that raced with the end of the session is dropped: the
+        // handler has been, or is about to be, told the session closed.
+        if matches!(self.lock().phase, Phase::Closed(_)) {
+            return;
+        }
+        self.engine
+            .handler
+            .on_message(&Session(self.clone()), message);
+    }
+
+    pub(crate) fn dispatch_open(self: &Arc<Self>) {
+        let _serial = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
+        self.engine.handler.on_open(&Session(self.clone()));
+    }
+
+    /// Called once, by the task that owns the session, after it ended.
+    pub(crate) fn dispatch_close(self: &Arc<Self>, reason: CloseReason) {
+        let _serial = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
+        tracing::debug!(sid = %self.sid, %reason, "session closed");
+        self.engine.handler.on_close(&Session(self.clone()), reason);
+    }
+
+    /// Runs the session's timers for the task that owns it while it is on
+    /// `transport`: queues a due ping, ends a session whose pong or close
+    /// flush is overdue, and says when to come back.
+    pub(crate) fn tick(&self, transport: TransportKind) -> Tick {
+        let config = &self.engine.config;
+        loop {
+            let now = Instant::now();
+            let mut state = self.lock();
+            // Checked under the same lock as the phase, so that exactly one
+            // task, the owner, sees the end and reports it.
+            if state.transport != transport {
+                return Tick::NotOwner;
+            }
+            let mut wake = match &state.phase {
+                Phase::Closed(reason) => return Tick::Ended(reason.clone()),
+                Phase::Closing { reason, deadline } if now >= *deadline => {
+                    let reason = reason.clone();
+                    drop(state);
+                    self.end(reason);
+                    continue;
+                }
+                Phase::Closing { deadline, .. } => Some(*deadline),
+                Phase::Open => None,
+            };
+            match state.heartbeat.poll(now, config.ping_timeout) {
+                Due::Nothing => {}
+                Due::SendPing => {
+                    state.outbox.push_control(PING);
+                    self.writer.notify_one();
+                }
+                Due::TimedOut => {
+                    drop(state);
+                    self.end(CloseReason::PingTimeout);
+                    continue;
+                }
+            }
+            let beat = state.heartbeat.wake_at();
+            wake = Some(wake.map_or(beat, |w| w.min(beat)));
+            return Tick::WakeAt(wake.unwrap_or(beat));
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The WebSocket transport: direct sessions, the upgrade of polling
+//! sessions, and the task that runs a session over its WebSocket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use switchboard_protocol::Str;
+use switchboard_protocol::engine::{Frame, Packet};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
+
+use crate::engine::{EngineShared, handshake};
+use crate::error::RequestError;
+use crate::handler::CloseReason;
+use crate::session::{Phase, Shared, Tick, TransportKind, Upgrade};
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+type Reply = Result<Response<Full<Bytes>>, RequestError>;
+
+/// Opens a session directly over WebSocket.
+pub(crate) fn open<B>(engine: Arc<EngineShared>, mut request: Request<B>) -> Reply {
+    let response = accept(request.headers())?;
+    let handshake = handshake(&request);
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let Ok(io) = on_upgrade.await else { return };
+        let ws = websocket(io, &engine).await;
+        let session = engine.create(handshake, TransportKind::WebSocket);
+        let open = engine.open_packet(session.sid(), TransportKind::WebSocket);
+        session
+            .0
+            .lock()
+            .outbox
+            .push_control(Packet::Open(open).encode());
+        session.0.dispatch_open();
+        run(session.0, ws).await;
+    });
+    Ok(response)
+}
+
+/// Starts upgrading a polling session: the WebSocket probes, then takes over.
+pub(crate) fn upgrade<B>(shared: Arc<Shared>, mut request: Request<B>) -> Reply {
+    let response = accept(request.headers())?;
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let allowed = {
+        let mut state = shared.lock();
+        // One upgrade per session, and none after it.
+        let allowed = state.transport == TransportKind::Polling
+            && state.upgrade == Upgrade::None
+            && state.phase == Phase::Open;
+        if allowed {
+            state.upgrade = Upgrade::Connecting;
+        }
+        allowed
+    };
+    if !allowed {
+        // Refused the way Node's engine.io does and its clients expect: the
+        // WebSocket opens and is closed at once, so a browser sees a close
+        // rather than a failed handshake.
+        tokio::spawn(async move {
+            if let Ok(io) = on_upgrade.await {
+                close(&mut websocket(io, &shared.engine).await, CloseCode::Policy).await;
+            }
+        });
+        return Ok(response);
+    }
+    tokio::spawn(async move {
+        let Ok(io) = on_upgrade.await else {
+            shared.lock().upgrade = Upgrade::None;
+            return;
+        };
+        let mut ws = websocket(io, &shared.engine).await;
+        let deadline = Instant::now() + shared.engine.config.upgrade_timeout;
+        match tokio::time::timeout_at(deadline, probe(&shared, &mut ws)).await {
+            Ok(Ok(())) => run(shared, ws).await,
+            outcome => {
+                // The session goes on over polling; this socket is reclaimed.
+                shared.lock().upgrade = Upgrade::None;
+                shared.writer.notify_one();
+                let code = if outcome.is_err() {
+                    CloseCode::Policy
+                } else {
+                    CloseCode::Normal
+                };
+                close(&mut ws, code).await;
+            }
+        }
+    });
+    Ok(response)
+}
+
+/// The probe of an upgrade: answers `2probe`, and on `5` moves the session
+/// onto this WebSocket. An error means the upgrade is off.
+async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
+    loop {
+        let ended = shared.owner.notified();
+        let packet = tokio::select! {
+            message = ws.next() => match message {
+                Some(Ok(WsMessage::Text(text))) => {
+                    Packet::decode_text(to_str(text)).map_err(|_| ())?
+                }
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                _ => return Err(()),
+            },
+            () = ended => {
+                if shared.lock().phase == Phase::Open { continue } else { return Err(()) }
+            }
+        };
+        match packet {
+            Packet::Ping(data) if data == "probe" => {
+                shared.lock().upgrade = Upgrade::Probing;
+                // Releases a pending long-poll with a noop, so the client can
+                // pause polling and send the upgrade packet.
+                shared.writer.notify_one();
+                let pong = Packet::Pong(Str::from_static("probe")).encode();
+                ws.send(to_ws(pong)).await.map_err(|_| ())?;
+            }
+            Packet::Upgrade => {
+                let mut state = shared.lock();
+                if state.phase != Phase::Open {
+                    return Err(());
+                }
+                state.transport = TransportKind::WebSocket;
+                state.upgrade = Upgrade::None;
+                drop(state);
+                // The polling task sees it no longer owns the session, and a
+                // GET still pending is released.
+                shared.owner.notify_one();
+                shared.writer.notify_one();
+                return Ok(());
+            }
+            _ => return Err(()),
+        }
+    }
+}
+
+/// Runs a session over its WebSocket until it ends, then reports the end.
+async fn run(shared: Arc<Shared>, mut ws: Ws) {
+    let config = &shared.engine.config;
+    // A client that stops reading fills our socket buffer; once a write has
+    // waited this long it would have missed a heartbeat anyway.
+    let write_timeout = config.ping_interval + config.ping_timeout;
+    let reason = loop {
+        let wake_writer = shared.writer.notified();
+        let wake_owner = shared.owner.notified();
+        let wake_at = match shared.tick(TransportKind::WebSocket) {
+            Tick::Ended(reason) => break reason,
+            // Only a WebSocket can take over from a WebSocket, and none can.
+            Tick::NotOwner => return,
+            Tick::WakeAt(at) => at,
+        };
+        let frames = shared.lock().outbox.take_all();
+        if !frames.is_empty() {
+            let sent = tokio::time::timeout(write_timeout, async {
+                for frame in frames {
+                    ws.feed(to_ws(frame)).await?;
+                }
+                ws.flush().await
+            })
+            .await;
+            match sent {
+                Ok(Ok(())) => shared.after_flush(),
+                Ok(Err(_)) => shared.end(CloseReason::TransportClose),
+                Err(_) => shared.end(CloseReason::TransportError("write timed out")),
+            }
+            continue;
+        }
+        tokio::select! {
+            message = ws.next() => {
+                if let Err((reason, code)) = receive(&shared, message) {
+                    if let Some(code) = code {
+                        close(&mut ws, code).await;
+                    }
+                    shared.end(reason);
+                }
+            }
+            () = wake_writer => {}
+            () = wake_owner => {}
+            () = tokio::time::sleep_until(wake_at) => {}
+        }
+    };
+    close(&mut ws, CloseCode::Normal).await;
+    shared.dispatch_close(reason);
+}
+
+/// Handles one read from the socket. An error carries the reason to end the
+/// session with and the close code to send first, if any.
+fn receive(
+    shared: &Arc<Shared>,
+    message: Option<Result<WsMessage, WsError>>,
+) -> Result<(), (CloseReason, Option<CloseCode>)> {
+    let packet = match message {
+        Some(Ok(WsMessage::Text(text))) => Packet::decode_text(to_str(text)),
+        Some(Ok(WsMessage::Binary(bytes))) => Ok(Packet::Binary(bytes)),
+        // tungstenite answers WebSocket pings itself.
+        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => return Ok(()),
+        Some(Ok(WsMessage::Close(_))) | None => return Err((CloseReason::TransportClose, None)),
+        Some(Err(error)) => return Err(read_error(error)),
+    };
+    match packet {
+        Ok(packet) => shared.receive(packet).map_err(|reason| (reason, None)),
+        Err(_) => Err((
+            CloseReason::TransportError("parse error"),
+            Some(CloseCode::Normal),
+        )),
+    }
+}
+
+/// The close code RFC 6455 prescribes for each way a peer can break it.
+fn read_error(error: WsError) -> (CloseReason, Option<CloseCode>) {
+    match error {
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => (
+            CloseReason::TransportError("message over max payload"),
+            Some(CloseCode::Size),
+        ),
+        WsError::Capacity(_) => (
+            CloseReason::TransportError("capacity"),
+            Some(CloseCode::Size),
+        ),
+        WsError::Utf8(_) => (
+            CloseReason::TransportError("invalid UTF-8"),
+            Some(CloseCode::Invalid),
+        ),
+        WsError::Protocol(_) => (
+            CloseReason::TransportError("WebSocket protocol error"),
+            Some(CloseCode::Protocol),
+        ),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => (CloseReason::TransportClose, None),
+        _ => (CloseReason::TransportClose, None),
+    }
+}
+
+/// Sends a close frame and waits briefly for the socket to take it; the
+/// connection is dropped right after either way.
+async fn close(ws: &mut Ws, code: CloseCode) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::default(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+}
+
+async fn websocket(io: hyper::upgrade::Upgraded, engine: &EngineShared) -> Ws {
+    WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(engine))).await
+}
+
+/// Small buffers that grow on demand: an idle session should cost a few
+/// kilobytes, not tungstenite's 128 KiB defaults (see
+/// docs/decisions/0001-websocket-crate.md).
+fn ws_config(engine: &EngineShared) -> WebSocketConfig {
+    let max = engine.config.max_payload;
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+/// Bytes tungstenite reads per syscall; its buffer grows past this only
+/// while a larger message is being received.
+const READ_BUFFER: usize = 1024;
+
+/// Checks a WebSocket handshake and builds the 101 answer.
+fn accept(headers: &HeaderMap) -> Result<Response<Full<Bytes>>, RequestError> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        })
+    };
+    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
+        return Err(RequestError::BadRequest);
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(HeaderValue::as_bytes)
+        != Some(b"13")
+    {
+        return Err(RequestError::BadRequest);
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or(RequestError::BadRequest)?;
+    let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes()))
+        .map_err(|_| RequestError::BadRequest)?;
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    Ok(response)
+}
+
+fn to_str(text: Utf8Bytes) -> Str {
+    // tungstenite checked the UTF-8; the second check only re-scans bytes
+    // that are already in cache.
+    Str::from_utf8(Bytes::from(text)).unwrap_or_default()
+}
+
+fn to_ws(frame: Frame) -> WsMessage {
+    match frame {
+        Frame::Text(text) => {
+            WsMessage::Text(Utf8Bytes::try_from(text.into_bytes()).unwrap_or_default())
+        }
+        Frame::Binary(bytes) => WsMessage::Binary(bytes),
+    }
+}
