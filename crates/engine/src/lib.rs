@@ -29,3 +29,4 @@ pub use service::{EngineLayer, EngineService, NotFound};
 pub use session::{Handshake, SendError, Session, TransportKind};
 pub use sid::Sid;
 pub use switchboard_protocol::engine::Frame;
+pub use websocket::raw_websocket_echo;

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
+use crate::config::EngineConfig;
 use crate::engine::{EngineShared, handshake};
 use crate::error::RequestError;
 use crate::handler::CloseReason;
@@ -34,7 +35,7 @@ pub(crate) fn open<B>(engine: Arc<EngineShared>, mut request: Request<B>) -> Rep
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let Ok(io) = on_upgrade.await else { return };
-        let ws = websocket(io, &engine).await;
+        let ws = websocket(io, &engine.config).await;
         let session = engine.create(handshake, TransportKind::WebSocket);
         let open = engine.open_packet(session.sid(), TransportKind::WebSocket);
         session
@@ -69,7 +70,11 @@ pub(crate) fn upgrade<B>(shared: Arc<Shared>, mut request: Request<B>) -> Reply 
         // rather than a failed handshake.
         tokio::spawn(async move {
             if let Ok(io) = on_upgrade.await {
-                close(&mut websocket(io, &shared.engine).await, CloseCode::Policy).await;
+                close(
+                    &mut websocket(io, &shared.engine.config).await,
+                    CloseCode::Policy,
+                )
+                .await;
             }
         });
         return Ok(response);
@@ -79,7 +84,7 @@ pub(crate) fn upgrade<B>(shared: Arc<Shared>, mut request: Request<B>) -> Reply 
             shared.lock().upgrade = Upgrade::None;
             return;
         };
-        let mut ws = websocket(io, &shared.engine).await;
+        let mut ws = websocket(io, &shared.engine.config).await;
         let deadline = Instant::now() + shared.engine.config.upgrade_timeout;
         match tokio::time::timeout_at(deadline, probe(&shared, &mut ws)).await {
             Ok(Ok(())) => run(shared, ws).await,
@@ -250,25 +255,66 @@ async fn close(ws: &mut Ws, code: CloseCode) {
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
 }
 
-async fn websocket(io: hyper::upgrade::Upgraded, engine: &EngineShared) -> Ws {
-    WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(engine))).await
+async fn websocket(io: hyper::upgrade::Upgraded, config: &EngineConfig) -> Ws {
+    WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(config))).await
 }
 
 /// Small buffers that grow on demand: an idle session should cost a few
 /// kilobytes, not tungstenite's 128 KiB defaults (see
 /// docs/decisions/0001-websocket-crate.md).
-fn ws_config(engine: &EngineShared) -> WebSocketConfig {
-    let max = engine.config.max_payload;
+fn ws_config(config: &EngineConfig) -> WebSocketConfig {
+    let max = config.max_payload;
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }
 
-/// Bytes tungstenite reads per syscall; its buffer grows past this only
-/// while a larger message is being received.
+/// Bytes tungstenite reads per syscall. It zero-fills this much per
+/// connection on the first read, so it is resident for every session; it
+/// grows only while a larger message is being received.
 const READ_BUFFER: usize = 1024;
+
+/// Bytes of frames tungstenite gathers before it writes: a drained outbox
+/// goes out in few syscalls. Not preallocated, so an idle session pays nothing.
+const WRITE_BATCH: usize = 8 * 1024;
+
+/// Answers a WebSocket handshake and echoes every message back, on the same
+/// WebSocket stack and settings (buffers, `max_payload`) as the engine's
+/// transport, with no Engine.IO on top. It exists for RFC 6455 conformance
+/// runs such as the Autobahn test suite (`examples/ws_echo.rs`).
+pub fn raw_websocket_echo<B>(
+    config: &EngineConfig,
+    mut request: Request<B>,
+) -> Response<Full<Bytes>> {
+    let response = match accept(request.headers()) {
+        Ok(response) => response,
+        Err(error) => return error.into_response(),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let config = config.clone();
+    tokio::spawn(async move {
+        let Ok(io) = on_upgrade.await else { return };
+        let mut ws = websocket(io, &config).await;
+        while let Some(message) = ws.next().await {
+            let reply = match message {
+                Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_))) => message,
+                Ok(_) => continue,
+                Err(error) => {
+                    if let (_, Some(code)) = read_error(error) {
+                        close(&mut ws, code).await;
+                    }
+                    return;
+                }
+            };
+            if ws.send(reply).await.is_err() {
+                return;
+            }
+        }
+    });
+    response
+}
 
 /// Checks a WebSocket handshake and builds the 101 answer.
 fn accept(headers: &HeaderMap) -> Result<Response<Full<Bytes>>, RequestError> {
