@@ -43,7 +43,8 @@ pub(crate) async fn get(shared: Arc<Shared>) -> Reply {
     };
     let mut body = Vec::new();
     loop {
-        let notified = shared.writer.notified();
+        let mut notified = std::pin::pin!(shared.writer.notified());
+        notified.as_mut().enable();
         {
             let mut state = shared.lock();
             if let Phase::Closed(reason) = &state.phase {
@@ -213,7 +214,8 @@ impl Drop for AbortGuard<'_> {
 /// Hands over to the WebSocket task when the session upgrades.
 pub(crate) async fn drive(shared: Arc<Shared>) {
     loop {
-        let notified = shared.owner.notified();
+        let mut notified = std::pin::pin!(shared.owner.notified());
+        notified.as_mut().enable();
         match shared.tick(TransportKind::Polling) {
             Tick::NotOwner => return,
             Tick::Ended(reason) => {

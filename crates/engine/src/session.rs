@@ -223,7 +223,7 @@ impl Session {
             return Err(SendError::QueueFull);
         }
         drop(state);
-        self.0.writer.notify_one();
+        self.0.wake_writer();
         Ok(())
     }
 
@@ -251,6 +251,21 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Wakes the transport that sends for the session. Every waiter
+    /// registers (`Notified::enable`) before it checks the state, so waking
+    /// all registered waiters loses nothing; during an upgrade there can be
+    /// two (a pending GET and the WebSocket task), which `notify_one` would
+    /// not both reach.
+    pub(crate) fn wake_writer(&self) {
+        self.writer.notify_waiters();
+    }
+
+    /// Wakes the tasks that watch the session's phase: its owner, and an
+    /// upgrade probe if one is running.
+    pub(crate) fn wake_owner(&self) {
+        self.owner.notify_waiters();
+    }
+
     /// Ends the session at once: nothing more is sent or received. The
     /// owning task calls `on_close` when it next wakes.
     pub(crate) fn end(&self, reason: CloseReason) {
@@ -261,8 +276,8 @@ impl Shared {
         state.phase = Phase::Closed(reason);
         drop(state);
         self.engine.remove(self.sid);
-        self.writer.notify_one();
-        self.owner.notify_one();
+        self.wake_writer();
+        self.wake_owner();
     }
 
     /// Server-side close: flush what is queued plus a close packet, then end.
@@ -281,8 +296,8 @@ impl Shared {
         state.phase = Phase::Closing { reason, deadline };
         state.outbox.push_control(Packet::Close.encode());
         drop(state);
-        self.writer.notify_one();
-        self.owner.notify_one();
+        self.wake_writer();
+        self.wake_owner();
     }
 
     /// After a transport flushed its frames: a closing session whose close
@@ -372,7 +387,7 @@ impl Shared {
                 Due::Nothing => {}
                 Due::SendPing => {
                     state.outbox.push_control(PING);
-                    self.writer.notify_one();
+                    self.wake_writer();
                 }
                 Due::TimedOut => {
                     drop(state);

@@ -13,7 +13,7 @@ use switchboard_protocol::Str;
 use switchboard_protocol::engine::{Frame, Packet};
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
@@ -91,7 +91,7 @@ pub(crate) fn upgrade<B>(shared: Arc<Shared>, mut request: Request<B>) -> Reply 
             outcome => {
                 // The session goes on over polling; this socket is reclaimed.
                 shared.lock().upgrade = Upgrade::None;
-                shared.writer.notify_one();
+                shared.wake_writer();
                 let code = if outcome.is_err() {
                     CloseCode::Policy
                 } else {
@@ -108,7 +108,8 @@ pub(crate) fn upgrade<B>(shared: Arc<Shared>, mut request: Request<B>) -> Reply 
 /// onto this WebSocket. An error means the upgrade is off.
 async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
     loop {
-        let ended = shared.owner.notified();
+        let mut ended = std::pin::pin!(shared.owner.notified());
+        ended.as_mut().enable();
         let packet = tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(WsMessage::Text(text))) => {
@@ -126,7 +127,7 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
                 shared.lock().upgrade = Upgrade::Probing;
                 // Releases a pending long-poll with a noop, so the client can
                 // pause polling and send the upgrade packet.
-                shared.writer.notify_one();
+                shared.wake_writer();
                 let pong = Packet::Pong(Str::from_static("probe")).encode();
                 ws.send(to_ws(pong)).await.map_err(|_| ())?;
             }
@@ -140,8 +141,8 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
                 drop(state);
                 // The polling task sees it no longer owns the session, and a
                 // GET still pending is released.
-                shared.owner.notify_one();
-                shared.writer.notify_one();
+                shared.wake_owner();
+                shared.wake_writer();
                 return Ok(());
             }
             _ => return Err(()),
@@ -156,8 +157,10 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
     // waited this long it would have missed a heartbeat anyway.
     let write_timeout = config.ping_interval + config.ping_timeout;
     let reason = loop {
-        let wake_writer = shared.writer.notified();
-        let wake_owner = shared.owner.notified();
+        let mut wake_writer = std::pin::pin!(shared.writer.notified());
+        wake_writer.as_mut().enable();
+        let mut wake_owner = std::pin::pin!(shared.owner.notified());
+        wake_owner.as_mut().enable();
         let wake_at = match shared.tick(TransportKind::WebSocket) {
             Tick::Ended(reason) => break reason,
             // Only a WebSocket can take over from a WebSocket, and none can.
@@ -236,6 +239,13 @@ fn read_error(error: WsError) -> (CloseReason, Option<CloseCode>) {
             CloseReason::TransportError("invalid UTF-8"),
             Some(CloseCode::Invalid),
         ),
+        // The peer's TCP connection ended without a close frame (a tab
+        // closed, a network dropped): the connection ended, which is
+        // `TransportClose` as documented, not a protocol violation to
+        // answer with 1002 on a socket nobody reads any more.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            (CloseReason::TransportClose, None)
+        }
         WsError::Protocol(_) => (
             CloseReason::TransportError("WebSocket protocol error"),
             Some(CloseCode::Protocol),
