@@ -5,6 +5,7 @@
 //! sockets, so it can be fuzzed and property-tested in isolation.
 
 pub mod engine;
+pub mod socket;
 mod str;
 
 pub use crate::str::{Str, Utf8Error};

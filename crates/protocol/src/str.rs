@@ -64,6 +64,17 @@ impl Str {
 
     /// A sub-string sharing this storage. `start..end` must fall on character
     /// boundaries; callers only cut after ASCII bytes they have matched.
+    /// A sub-string `start..end` sharing this storage; both ends must fall
+    /// on character boundaries.
+    pub(crate) fn slice_range(&self, start: usize, end: usize) -> Str {
+        let s = self.as_str();
+        assert!(
+            s.is_char_boundary(start) && s.is_char_boundary(end),
+            "cut inside a character"
+        );
+        Str(self.0.slice(start..end))
+    }
+
     pub(crate) fn slice_from(&self, start: usize) -> Str {
         assert!(
             self.as_str().is_char_boundary(start),
