@@ -24,6 +24,17 @@ impl Outbox {
         true
     }
 
+    /// Whether `count` more frames of `bytes` in all fit the bounds.
+    pub(crate) fn fits(
+        &self,
+        count: usize,
+        bytes: usize,
+        max_packets: usize,
+        max_bytes: usize,
+    ) -> bool {
+        self.frames.len() + count <= max_packets && self.bytes + bytes <= max_bytes
+    }
+
     pub(crate) fn push_control(&mut self, frame: Frame) {
         self.bytes += frame.len();
         self.frames.push_back(frame);

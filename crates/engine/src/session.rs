@@ -227,6 +227,33 @@ impl Session {
         Ok(())
     }
 
+    /// Queues several frames, all or none: a message made of several frames
+    /// (a Socket.IO packet and its binary attachments) is never cut in half
+    /// by a full queue.
+    pub fn send_all(&self, frames: impl IntoIterator<Item = Frame>) -> Result<(), SendError> {
+        let frames: Vec<Frame> = frames.into_iter().collect();
+        let bytes = frames.iter().map(Frame::len).sum();
+        let config = &self.0.engine.config;
+        let mut state = self.0.lock();
+        if !matches!(state.phase, Phase::Open) {
+            return Err(SendError::Closed);
+        }
+        if !state.outbox.fits(
+            frames.len(),
+            bytes,
+            config.max_queued_packets,
+            config.max_queued_bytes,
+        ) {
+            return Err(SendError::QueueFull);
+        }
+        for frame in frames {
+            state.outbox.push_control(frame);
+        }
+        drop(state);
+        self.0.wake_writer();
+        Ok(())
+    }
+
     /// Queues a text message.
     pub fn send_text(&self, text: &str) -> Result<(), SendError> {
         self.send(Frame::message(text))
@@ -323,6 +350,11 @@ impl Shared {
                 self.lock()
                     .heartbeat
                     .pong(Instant::now(), self.engine.config.ping_interval);
+                // The owner sleeps until the pong deadline it last saw; on
+                // polling nothing else wakes it, so without this the next
+                // ping went out at that deadline instead of `ping_interval`
+                // after the pong.
+                self.wake_owner();
             }
             Packet::Close => return Err(CloseReason::TransportClose),
             Packet::Noop => {}

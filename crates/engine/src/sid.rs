@@ -14,7 +14,7 @@ pub struct Sid([u8; LEN]);
 impl Sid {
     /// A fresh id from the thread's CSPRNG (ChaCha, seeded by the OS), so ids
     /// cannot be guessed from earlier ones.
-    pub(crate) fn random() -> Sid {
+    pub fn random() -> Sid {
         let mut raw = [0u8; 15];
         rand::rng().fill_bytes(&mut raw);
         let mut out = [0u8; LEN];
@@ -28,7 +28,7 @@ impl Sid {
     }
 
     /// Parses a client-supplied id; anything not shaped like ours is unknown.
-    pub(crate) fn parse(text: &str) -> Option<Sid> {
+    pub fn parse(text: &str) -> Option<Sid> {
         let bytes: [u8; LEN] = text.as_bytes().try_into().ok()?;
         bytes
             .iter()

@@ -10,7 +10,7 @@ use std::ops::Deref;
 use bytes::Bytes;
 
 /// An immutable UTF-8 string sharing its storage by reference count.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Str(Bytes);
 
 /// The bytes given to [`Str::from_utf8`] were not valid UTF-8.
@@ -87,6 +87,20 @@ impl Str {
 impl Deref for Str {
     type Target = str;
     fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// Hashes as `str` does, so that maps keyed by `Str` can be searched with a
+// `&str` (`Borrow<str>` requires equal hashes).
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for Str {
+    fn borrow(&self) -> &str {
         self.as_str()
     }
 }

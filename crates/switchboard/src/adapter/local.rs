@@ -1,0 +1,275 @@
+//! The default adapter: rooms and delivery within this process.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{RwLock, Weak};
+use std::time::Duration;
+
+use switchboard_engine::Sid;
+use tokio::time::Instant;
+
+use super::{
+    AckResponse, Adapter, BoxFuture, BroadcastOptions, PersistedSession, RemoteSocket,
+    RestoredSession, Room,
+};
+use crate::encode::EncodedPacket;
+use crate::error::{AckError, AdapterError};
+use crate::namespace::{Namespace, NamespaceShared};
+use crate::socket::Socket;
+
+/// Rooms and broadcasts for one namespace of one server.
+#[derive(Debug)]
+pub struct LocalAdapter {
+    ns: Weak<NamespaceShared>,
+    // Each operation is a few map updates; nothing awaits while holding it.
+    rooms: RwLock<Rooms>,
+}
+
+#[derive(Debug, Default)]
+struct Rooms {
+    members: HashMap<Room, HashSet<Sid>>,
+    of_socket: HashMap<Sid, HashSet<Room>>,
+}
+
+impl LocalAdapter {
+    pub fn new(ns: &Namespace) -> Self {
+        LocalAdapter {
+            ns: ns.downgrade(),
+            rooms: RwLock::new(Rooms::default()),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
+        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
+        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ids of the sockets in `rooms`, where a room may also be a socket id.
+    fn in_rooms(&self, ns: &NamespaceShared, rooms: &[Room]) -> HashSet<Sid> {
+        let index = self.read();
+        let mut ids = HashSet::new();
+        for room in rooms {
+            if let Some(members) = index.members.get(room) {
+                ids.extend(members.iter().copied());
+            }
+            if let Some(sid) = Sid::parse(room) {
+                if ns.has_socket(sid) {
+                    ids.insert(sid);
+                }
+            }
+        }
+        ids
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        let mut index = self.write();
+        for room in rooms {
+            index.members.entry(room.clone()).or_default().insert(sid);
+            index.of_socket.entry(sid).or_default().insert(room.clone());
+        }
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        let mut index = self.write();
+        let room = Room::from(room.to_owned());
+        if let Some(members) = index.members.get_mut(&room) {
+            members.remove(&sid);
+            if members.is_empty() {
+                index.members.remove(&room);
+            }
+        }
+        if let Some(rooms) = index.of_socket.get_mut(&sid) {
+            rooms.remove(&room);
+            if rooms.is_empty() {
+                index.of_socket.remove(&sid);
+            }
+        }
+    }
+
+    fn del_all(&self, sid: Sid) {
+        let mut index = self.write();
+        let Some(rooms) = index.of_socket.remove(&sid) else {
+            return;
+        };
+        for room in rooms {
+            if let Some(members) = index.members.get_mut(&room) {
+                members.remove(&sid);
+                if members.is_empty() {
+                    index.members.remove(&room);
+                }
+            }
+        }
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
+        self.read()
+            .of_socket
+            .get(&sid)
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let Some(ns) = self.ns.upgrade() else {
+            return Vec::new();
+        };
+        let except = self.in_rooms(&ns, &opts.except);
+        if opts.rooms.is_empty() {
+            return ns.sockets_where(|sid| !except.contains(&sid));
+        }
+        self.in_rooms(&ns, &opts.rooms)
+            .into_iter()
+            .filter(|sid| !except.contains(sid))
+            .filter_map(|sid| ns.socket(sid))
+            .collect()
+    }
+
+    fn local_rooms(&self) -> Vec<Room> {
+        self.read().members.keys().cloned().collect()
+    }
+
+    fn broadcast(
+        &self,
+        packet: EncodedPacket,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_sockets(&opts) {
+            // A failed send has been dealt with per socket (a slow client is
+            // disconnected); the others still get theirs.
+            let _ = socket.send_packet(&packet, opts.flags.volatile);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: EncodedPacket,
+        ack_id: u64,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Vec<AckResponse>, AdapterError>> {
+        let deadline = Instant::now() + timeout;
+        let waiting: Vec<_> = self
+            .local_sockets(&opts)
+            .into_iter()
+            .map(|socket| {
+                let answer = socket.expect_ack(ack_id);
+                let sent = socket.send_packet(&packet, opts.flags.volatile);
+                (socket, answer, sent)
+            })
+            .collect();
+        Box::pin(async move {
+            let mut responses = Vec::with_capacity(waiting.len());
+            for (socket, answer, sent) in waiting {
+                let result = match sent {
+                    Err(e) => {
+                        socket.forget_ack(ack_id);
+                        Err(AckError::Emit(e))
+                    }
+                    Ok(()) => match tokio::time::timeout_at(deadline, answer).await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(_)) => Err(AckError::Disconnected),
+                        Err(_) => {
+                            socket.forget_ack(ack_id);
+                            Err(AckError::Timeout)
+                        }
+                    },
+                };
+                responses.push(AckResponse {
+                    socket: socket.sid(),
+                    result,
+                });
+            }
+            Ok(responses)
+        })
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<RemoteSocket>, AdapterError>> {
+        let sockets = self
+            .local_sockets(&opts)
+            .into_iter()
+            .map(|socket| RemoteSocket {
+                id: socket.sid(),
+                rooms: socket.rooms(),
+                auth: socket.handshake().auth.clone(),
+                local: Some(socket),
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(sockets)))
+    }
+
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_sockets(&opts) {
+            self.add_all(socket.sid(), &rooms);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_sockets(&opts) {
+            for room in &rooms {
+                self.del(socket.sid(), room);
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        for socket in self.local_sockets(&opts) {
+            if close {
+                socket.close_connection();
+            } else {
+                socket.disconnect();
+            }
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn all_rooms(&self) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
+        Box::pin(std::future::ready(Ok(self.local_rooms())))
+    }
+
+    fn server_side_emit(
+        &self,
+        _event: String,
+        _args: String,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        // No other server to tell.
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn server_count(&self) -> BoxFuture<'_, usize> {
+        Box::pin(std::future::ready(1))
+    }
+
+    fn persist_session(&self, _session: PersistedSession) {
+        // Recovery keeps nothing in the plain local adapter.
+    }
+
+    fn restore_session(
+        &self,
+        _pid: &str,
+        _offset: &str,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}

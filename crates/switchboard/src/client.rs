@@ -1,0 +1,267 @@
+//! One Engine.IO connection seen from Socket.IO: the namespaces it joined,
+//! and the routing of its packets.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use bytes::Bytes;
+use serde_json::Value;
+use switchboard_engine::{CloseReason, Session};
+use switchboard_protocol::Str;
+use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType, SocketDecodeError};
+use tokio::task::JoinHandle;
+
+use crate::encode::EncodedPacket;
+use crate::event::Payload;
+use crate::io::IoShared;
+use crate::middleware::ConnectError;
+use crate::namespace::Namespace;
+use crate::reason::DisconnectReason;
+use crate::socket::Socket;
+
+pub(crate) struct Client {
+    io: Weak<IoShared>,
+    pub(crate) session: Session,
+    limits: Limits,
+    // Both maps change only on connect and disconnect; held for one map
+    // operation at a time.
+    namespaces: Mutex<Namespaces>,
+    /// A binary packet waiting for its attachments. Only the session's
+    /// transport task delivers messages, so this never contends.
+    assembly: Mutex<Option<Assembly>>,
+    /// Set once the client broke the protocol: its connection is closing and
+    /// nothing more it sends is acted on.
+    failed: AtomicBool,
+    connect_timer: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Namespaces {
+    connected: HashMap<Str, Socket>,
+    /// Namespaces whose middleware is still deciding.
+    connecting: HashSet<Str>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Client {
+    pub(crate) fn new(io: &Arc<IoShared>, session: Session) -> Arc<Client> {
+        let client = Arc::new(Client {
+            io: Arc::downgrade(io),
+            session,
+            limits: Limits {
+                max_attachments: io.config.max_attachments,
+            },
+            namespaces: Mutex::default(),
+            assembly: Mutex::default(),
+            failed: AtomicBool::new(false),
+            connect_timer: Mutex::default(),
+        });
+        // A client must join a namespace within the connect timeout.
+        let weak = Arc::downgrade(&client);
+        let timeout = io.config.connect_timeout;
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(client) = weak.upgrade() {
+                tracing::debug!(
+                    sid = client.session.id(),
+                    "no namespace joined within the connect timeout"
+                );
+                client.session.close();
+            }
+        });
+        *lock(&client.connect_timer) = Some(timer);
+        client
+    }
+
+    pub(crate) fn on_text(self: &Arc<Self>, text: Str) {
+        if self.failed.load(Ordering::Acquire) {
+            return;
+        }
+        if lock(&self.assembly).is_some() {
+            return self.fail(SocketDecodeError::UnexpectedText);
+        }
+        let packet = match Packet::decode(text, &self.limits) {
+            Ok(packet) => packet,
+            Err(error) => return self.fail(error),
+        };
+        if !packet.kind.is_binary() {
+            return self.handle(packet, Vec::new());
+        }
+        match Assembly::new(packet) {
+            Ok(assembly) if assembly.is_complete() => {
+                let (packet, binary) = assembly.into_parts();
+                self.handle(packet, binary);
+            }
+            Ok(assembly) => *lock(&self.assembly) = Some(assembly),
+            Err(error) => self.fail(error),
+        }
+    }
+
+    pub(crate) fn on_binary(self: &Arc<Self>, bytes: Bytes) {
+        if self.failed.load(Ordering::Acquire) {
+            return;
+        }
+        let mut pending = lock(&self.assembly);
+        let Some(assembly) = pending.as_mut() else {
+            drop(pending);
+            return self.fail(SocketDecodeError::UnexpectedBinary);
+        };
+        if let Err(error) = assembly.push(bytes) {
+            drop(pending);
+            return self.fail(error);
+        }
+        if assembly.is_complete() {
+            let complete = pending.take();
+            drop(pending);
+            if let Some(assembly) = complete {
+                let (packet, binary) = assembly.into_parts();
+                self.handle(packet, binary);
+            }
+        }
+    }
+
+    fn handle(self: &Arc<Self>, packet: Packet, binary: Vec<Bytes>) {
+        if packet.kind == PacketType::Connect {
+            return self.connect(packet);
+        }
+        if packet.kind == PacketType::ConnectError {
+            return self.fail("client sent CONNECT_ERROR");
+        }
+        let Some(socket) = lock(&self.namespaces).connected.get(&packet.nsp).cloned() else {
+            // Node closes the connection for a packet to a namespace the
+            // client has not joined.
+            return self.fail("packet for a namespace the client has not joined");
+        };
+        match packet.kind {
+            PacketType::Disconnect => {
+                socket.disconnected(DisconnectReason::ClientNamespaceDisconnect)
+            }
+            PacketType::Event | PacketType::BinaryEvent => {
+                let (Some(event), Some(data)) = (packet.event, packet.data) else {
+                    return;
+                };
+                socket.receive_event(&event, Payload::event(data, binary), packet.id);
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                if let (Some(id), Some(data)) = (packet.id, packet.data) {
+                    socket.receive_ack(id, Payload::ack(data, binary));
+                }
+            }
+            PacketType::Connect | PacketType::ConnectError => {}
+        }
+    }
+
+    fn connect(self: &Arc<Self>, packet: Packet) {
+        let nsp = packet.nsp;
+        {
+            let mut namespaces = lock(&self.namespaces);
+            if namespaces.connected.contains_key(&nsp) || namespaces.connecting.contains(&nsp) {
+                drop(namespaces);
+                return self.fail("duplicate CONNECT");
+            }
+            namespaces.connecting.insert(nsp.clone());
+        }
+        let ns = self.io.upgrade().and_then(|io| io.namespace_for(&nsp));
+        let Some(ns) = ns else {
+            lock(&self.namespaces).connecting.remove(&nsp);
+            return self.send_connect_error(&nsp, &ConnectError::new("Invalid namespace"));
+        };
+        let auth = match packet.data {
+            Some(json) => {
+                serde_json::from_str(&json).unwrap_or_else(|_| Value::Object(Default::default()))
+            }
+            None => Value::Object(Default::default()),
+        };
+        let socket = Socket::new(ns.0.clone(), self, auth);
+        let middlewares = ns.middlewares();
+        if middlewares.is_empty() {
+            return self.finish_connect(&ns, socket);
+        }
+        let client = self.clone();
+        tokio::spawn(async move {
+            for middleware in middlewares {
+                if let Err(refusal) = middleware.check(&socket).await {
+                    lock(&client.namespaces).connecting.remove(ns.name());
+                    client.send_connect_error(&Str::from(ns.name().to_owned()), &refusal);
+                    return;
+                }
+            }
+            client.finish_connect(&ns, socket);
+        });
+    }
+
+    fn finish_connect(self: &Arc<Self>, ns: &Namespace, socket: Socket) {
+        if self.session.is_closed() || self.failed.load(Ordering::Acquire) {
+            lock(&self.namespaces).connecting.remove(ns.name());
+            return;
+        }
+        // Events from the client wait on this until the connect handler has
+        // registered the socket's handlers.
+        let gate = socket.0.gate.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut namespaces = lock(&self.namespaces);
+            namespaces.connecting.remove(ns.name());
+            namespaces
+                .connected
+                .insert(Str::from(ns.name().to_owned()), socket.clone());
+        }
+        if let Some(timer) = lock(&self.connect_timer).take() {
+            timer.abort();
+        }
+        socket.set_connected();
+        ns.insert_socket(&socket);
+        let reply = format!(r#"{{"sid":"{}"}}"#, socket.id());
+        let packet = EncodedPacket::new(PacketType::Connect, ns.name(), None, vec![], Some(&reply));
+        let _ = self.session.send(packet.text);
+        tracing::debug!(sid = socket.id(), nsp = ns.name(), "socket connected");
+        if let Some(handler) = ns.connect_handler() {
+            handler(socket.clone());
+        }
+        drop(gate);
+    }
+
+    fn send_connect_error(&self, nsp: &Str, error: &ConnectError) {
+        let json = error.to_json();
+        let packet = EncodedPacket::new(PacketType::ConnectError, nsp, None, vec![], Some(&json));
+        let _ = self.session.send(packet.text);
+    }
+
+    /// The client broke the protocol: close its connection, as Node does.
+    fn fail(&self, why: impl std::fmt::Display) {
+        if !self.failed.swap(true, Ordering::AcqRel) {
+            tracing::debug!(sid = self.session.id(), %why, "closing a client that broke the protocol");
+            *lock(&self.assembly) = None;
+            self.session.close();
+        }
+    }
+
+    pub(crate) fn forget_socket(&self, socket: &Socket) {
+        let mut namespaces = lock(&self.namespaces);
+        if namespaces
+            .connected
+            .get(socket.namespace_name())
+            .is_some_and(|s| s == socket)
+        {
+            namespaces.connected.remove(socket.namespace_name());
+        }
+    }
+
+    pub(crate) fn on_close(&self, reason: &CloseReason) {
+        if let Some(timer) = lock(&self.connect_timer).take() {
+            timer.abort();
+        }
+        let sockets: Vec<Socket> = lock(&self.namespaces)
+            .connected
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        let reason = DisconnectReason::from_engine(reason);
+        for socket in sockets {
+            socket.disconnected(reason.clone());
+        }
+    }
+}

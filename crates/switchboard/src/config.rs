@@ -1,0 +1,52 @@
+//! Socket.IO settings on top of the engine's.
+
+use std::time::Duration;
+
+use switchboard_engine::{EngineConfig, EngineConfigBuilder};
+
+/// Settings of an [`Io`](crate::Io); see [`IoBuilder`](crate::IoBuilder).
+#[derive(Debug, Clone)]
+pub(crate) struct IoConfig {
+    pub(crate) engine: EngineConfig,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) max_attachments: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IoConfigBuilder {
+    pub(crate) engine: EngineConfigBuilder,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) max_attachments: usize,
+}
+
+impl Default for IoConfigBuilder {
+    fn default() -> Self {
+        IoConfigBuilder {
+            engine: EngineConfig::builder().path("/socket.io/"),
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(10),
+            max_attachments: 10,
+        }
+    }
+}
+
+impl IoConfigBuilder {
+    pub(crate) fn engine(
+        mut self,
+        f: impl FnOnce(EngineConfigBuilder) -> EngineConfigBuilder,
+    ) -> Self {
+        self.engine = f(self.engine);
+        self
+    }
+
+    pub(crate) fn build(self) -> IoConfig {
+        IoConfig {
+            engine: self.engine.build(),
+            connect_timeout: self.connect_timeout,
+            ack_timeout: self.ack_timeout,
+            max_attachments: self.max_attachments,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Outgoing packets, encoded once: the Engine.IO text frame and the binary
+//! attachment frames. A broadcast clones the result to every recipient, and
+//! clones share the bytes.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::ser::Error as _;
+use switchboard_engine::Frame;
+use switchboard_protocol::Str;
+use switchboard_protocol::socket::{PacketType, encode_packet, placeholder_json};
+
+/// A Socket.IO packet ready for any number of sessions.
+#[derive(Debug, Clone)]
+pub struct EncodedPacket {
+    pub(crate) text: Frame,
+    pub(crate) attachments: Option<Arc<[Bytes]>>,
+}
+
+impl EncodedPacket {
+    pub(crate) fn new(
+        kind: PacketType,
+        nsp: &str,
+        id: Option<u64>,
+        attachments: Vec<Bytes>,
+        data: Option<&str>,
+    ) -> EncodedPacket {
+        let kind = match (kind, attachments.is_empty()) {
+            (PacketType::Event, false) => PacketType::BinaryEvent,
+            (PacketType::Ack, false) => PacketType::BinaryAck,
+            (kind, _) => kind,
+        };
+        let mut text = String::with_capacity(8 + nsp.len() + data.map_or(0, str::len));
+        // The Engine.IO message type; the Socket.IO packet follows.
+        text.push('4');
+        encode_packet(&mut text, kind, nsp, id, attachments.len(), data);
+        EncodedPacket {
+            text: Frame::Text(Str::from(text)),
+            attachments: (!attachments.is_empty()).then(|| attachments.into()),
+        }
+    }
+
+    /// Bytes this packet adds to a session's queue.
+    pub fn len(&self) -> usize {
+        self.text.len()
+            + self
+                .attachments
+                .as_ref()
+                .map_or(0, |a| a.iter().map(Bytes::len).sum())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The text frame without the Engine.IO `4`: the Socket.IO packet.
+    pub fn packet_text(&self) -> &str {
+        match &self.text {
+            Frame::Text(text) => &text[1..],
+            Frame::Binary(_) => "",
+        }
+    }
+}
+
+/// The JSON array `[event, data]`: an event with one argument.
+pub(crate) fn event_one<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+) -> serde_json::Result<String> {
+    serde_json::to_string(&(event, data))
+}
+
+/// The JSON array `[event, a, b, ...]` from `args` serialising to `[a, b, ...]`.
+pub(crate) fn event_args<T: Serialize + ?Sized>(
+    event: &str,
+    args: &T,
+) -> serde_json::Result<String> {
+    let args = array(args)?;
+    let mut out = serde_json::to_string(event)?;
+    out.insert(0, '[');
+    if args.len() > 2 {
+        out.push(',');
+        out.push_str(&args[1..]);
+    } else {
+        out.push(']');
+    }
+    Ok(out)
+}
+
+/// `args` as a JSON array, or an error when it is not one.
+pub(crate) fn array<T: Serialize + ?Sized>(args: &T) -> serde_json::Result<String> {
+    let json = serde_json::to_string(args)?;
+    if json.starts_with('[') {
+        Ok(json)
+    } else {
+        Err(serde_json::Error::custom(
+            "arguments must serialise to a JSON array (use a tuple)",
+        ))
+    }
+}
+
+/// Stands for binary attachment `n` inside emitted data: serialises to
+/// `{"_placeholder":true,"num":n}`, which clients replace by the n-th buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placeholder(pub usize);
+
+impl Serialize for Placeholder {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let _ = placeholder_json;
+        let mut s = serializer.serialize_struct("Placeholder", 2)?;
+        s.serialize_field("_placeholder", &true)?;
+        s.serialize_field("num", &self.0)?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_arrays() {
+        assert_eq!(event_one("chat", &"hi").unwrap(), r#"["chat","hi"]"#);
+        assert_eq!(event_args("m", &(1, "2")).unwrap(), r#"["m",1,"2"]"#);
+        assert_eq!(event_args("m", &[0u8; 0]).unwrap(), r#"["m"]"#);
+        assert!(event_args("m", &"not an array").is_err());
+        assert_eq!(
+            serde_json::to_string(&Placeholder(1)).unwrap(),
+            placeholder_json(1),
+            "same key order as Node"
+        );
+    }
+
+    #[test]
+    fn frames() {
+        let p = EncodedPacket::new(PacketType::Event, "/", None, vec![], Some(r#"["a"]"#));
+        assert_eq!(p.text, Frame::Text(Str::from_static(r#"42["a"]"#)));
+        let p = EncodedPacket::new(
+            PacketType::Ack,
+            "/admin",
+            Some(3),
+            vec![Bytes::from_static(b"x")],
+            Some("[]"),
+        );
+        assert_eq!(p.text, Frame::Text(Str::from_static("461-/admin,3[]")));
+        assert_eq!(p.packet_text(), "61-/admin,3[]");
+    }
+}

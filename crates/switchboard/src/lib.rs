@@ -1,0 +1,35 @@
+//! Socket.IO v5 server on switchboard's Engine.IO engine: namespaces,
+//! events with typed arguments, acknowledgements, rooms, broadcasting and
+//! connect middleware, behaving as the official clients expect.
+//!
+//! Start with [`Io`].
+
+mod adapter;
+mod broadcast;
+mod client;
+mod config;
+mod encode;
+mod error;
+mod event;
+mod handshake;
+mod io;
+mod middleware;
+mod namespace;
+mod reason;
+mod socket;
+
+pub use adapter::{
+    AckResponse, Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions,
+    LocalAdapter, PersistedSession, RemoteSocket, RestoredSession, Room,
+};
+pub use broadcast::Broadcast;
+pub use encode::{EncodedPacket, Placeholder};
+pub use error::{AckError, AdapterError, EmitError};
+pub use event::{AckSender, Event, Payload};
+pub use handshake::Handshake;
+pub use io::{Io, IoBuilder};
+pub use middleware::{ConnectError, Middleware};
+pub use namespace::Namespace;
+pub use reason::DisconnectReason;
+pub use socket::{Ack, Emitter, Socket};
+pub use switchboard_engine::{Cors, Sid};

@@ -1,0 +1,222 @@
+//! Namespaces: their sockets, middleware, connect handler and adapter.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use switchboard_engine::Sid;
+use switchboard_protocol::Str;
+
+use crate::adapter::{Adapter, LocalAdapter, Room};
+use crate::broadcast::Broadcast;
+use crate::error::EmitError;
+use crate::middleware::Middleware;
+use crate::socket::Socket;
+
+type ConnectHandler = dyn Fn(Socket) + Send + Sync;
+
+/// A namespace; cheap to clone.
+#[derive(Clone)]
+pub struct Namespace(pub(crate) Arc<NamespaceShared>);
+
+pub(crate) struct NamespaceShared {
+    name: Str,
+    ack_timeout: Duration,
+    // Written when a socket connects or leaves; read by broadcasts, which
+    // copy out the handles they need before sending.
+    sockets: RwLock<HashMap<Sid, Socket>>,
+    middlewares: RwLock<Vec<Arc<dyn Middleware>>>,
+    on_connect: RwLock<Option<Arc<ConnectHandler>>>,
+    adapter: OnceLock<Arc<dyn Adapter>>,
+    /// Ack ids are per namespace, as in Node, so one id can serve every
+    /// recipient of a broadcast with acknowledgements.
+    next_ack: AtomicU64,
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.0.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        name: Str,
+        ack_timeout: Duration,
+        make_adapter: &crate::adapter::AdapterFactory,
+    ) -> Namespace {
+        let ns = Namespace(Arc::new(NamespaceShared {
+            name,
+            ack_timeout,
+            sockets: RwLock::default(),
+            middlewares: RwLock::default(),
+            on_connect: RwLock::default(),
+            adapter: OnceLock::new(),
+            next_ack: AtomicU64::new(0),
+        }));
+        let adapter = make_adapter(&ns);
+        let _ = ns.0.adapter.set(adapter);
+        ns
+    }
+
+    /// The adapter factory of a plain server.
+    pub(crate) fn local_adapter(ns: &Namespace) -> Arc<dyn Adapter> {
+        Arc::new(LocalAdapter::new(ns))
+    }
+
+    pub(crate) fn downgrade(&self) -> Weak<NamespaceShared> {
+        Arc::downgrade(&self.0)
+    }
+
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    /// Calls `handler` with each socket that connects, after the middleware
+    /// accepted it and the client was told. Register the socket's event
+    /// handlers here: events from the client wait until it returns. Spawn a
+    /// task for anything that awaits.
+    pub fn on_connect(&self, handler: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
+        *self.0.on_connect.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handler));
+        self
+    }
+
+    /// Adds a connect middleware.
+    pub fn use_middleware(&self, middleware: impl Middleware) -> &Self {
+        self.0
+            .middlewares
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(middleware));
+        self
+    }
+
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        self.0.adapter()
+    }
+
+    /// The sockets connected to this namespace on this server.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0.sockets_where(|_| true)
+    }
+
+    pub fn socket(&self, id: &str) -> Option<Socket> {
+        Sid::parse(id).and_then(|sid| self.0.socket(sid))
+    }
+
+    // ---- broadcasting ----
+
+    pub fn broadcast(&self) -> Broadcast {
+        Broadcast::new(self.clone())
+    }
+
+    pub fn to(&self, room: impl Into<Room>) -> Broadcast {
+        self.broadcast().to(room)
+    }
+
+    pub fn except(&self, room: impl Into<Room>) -> Broadcast {
+        self.broadcast().except(room)
+    }
+
+    pub fn local(&self) -> Broadcast {
+        self.broadcast().local()
+    }
+
+    pub fn volatile(&self) -> Broadcast {
+        self.broadcast().volatile()
+    }
+
+    pub fn timeout(&self, timeout: Duration) -> Broadcast {
+        self.broadcast().timeout(timeout)
+    }
+
+    /// Emits to every socket of the namespace.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.broadcast().emit(event, data)
+    }
+
+    pub fn emit_args<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
+        self.broadcast().emit_args(event, args)
+    }
+
+    pub(crate) fn middlewares(&self) -> Vec<Arc<dyn Middleware>> {
+        self.0
+            .middlewares
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn connect_handler(&self) -> Option<Arc<ConnectHandler>> {
+        self.0
+            .on_connect
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn insert_socket(&self, socket: &Socket) {
+        self.0
+            .sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(socket.sid(), socket.clone());
+    }
+}
+
+impl NamespaceShared {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn ack_timeout(&self) -> Duration {
+        self.ack_timeout
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        // Set in `Namespace::new` before the namespace is shared.
+        self.adapter
+            .get()
+            .unwrap_or_else(|| unreachable!("namespace without adapter"))
+    }
+
+    pub(crate) fn socket(&self, sid: Sid) -> Option<Socket> {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sid)
+            .cloned()
+    }
+
+    pub(crate) fn has_socket(&self, sid: Sid) -> bool {
+        self.sockets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&sid)
+    }
+
+    pub(crate) fn sockets_where(&self, keep: impl Fn(Sid) -> bool) -> Vec<Socket> {
+        let sockets = self.sockets.read().unwrap_or_else(|e| e.into_inner());
+        sockets
+            .iter()
+            .filter(|(sid, _)| keep(**sid))
+            .map(|(_, s)| s.clone())
+            .collect()
+    }
+
+    pub(crate) fn remove_socket(&self, sid: Sid) {
+        self.sockets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&sid);
+    }
+}
