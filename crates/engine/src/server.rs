@@ -50,7 +50,8 @@ impl ServeConfig {
     }
 
     /// Most bytes of request line plus headers hyper buffers before it
-    /// answers 431. Default 64 KiB.
+    /// answers 431. Default 64 KiB. Values below 8 KiB count as 8 KiB, the
+    /// smallest buffer hyper accepts.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes;
         self

@@ -1,0 +1,241 @@
+//! Sessions opened directly over WebSocket: messages, closes from either
+//! side, and broken frames.
+#![allow(clippy::unwrap_used, reason = "test code")]
+
+mod common;
+
+use bytes::Bytes;
+use common::ws::{self, BINARY, CONTINUATION, RawWs, TEXT};
+use common::{Msg, TestServer};
+use switchboard_engine::{CloseReason, EngineConfig};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+#[tokio::test]
+async fn text_frame_is_echoed() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    ws::send_text(&mut ws, "4hello €").await;
+    assert_eq!(server.message(&open.sid).await, Msg::Text("hello €".into()));
+    assert_eq!(ws::recv_text(&mut ws).await, "4hello €");
+}
+
+#[tokio::test]
+async fn binary_frame_is_echoed() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    ws::send_binary(&mut ws, &[1, 2, 3, 0xff]).await;
+    assert_eq!(
+        server.message(&open.sid).await,
+        Msg::Binary(vec![1, 2, 3, 0xff])
+    );
+    assert_eq!(
+        ws::recv(&mut ws).await,
+        WsMessage::binary(vec![1, 2, 3, 0xff])
+    );
+}
+
+#[tokio::test]
+async fn server_messages_arrive_in_order_one_per_frame() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    let session = server.engine.session(&open.sid).unwrap();
+    session.send_text("one").unwrap();
+    session.send_binary(Bytes::from_static(&[9, 8])).unwrap();
+    session.send_text("three").unwrap();
+    assert_eq!(ws::recv_text(&mut ws).await, "4one");
+    assert_eq!(ws::recv(&mut ws).await, WsMessage::binary(vec![9, 8]));
+    assert_eq!(ws::recv_text(&mut ws).await, "4three");
+}
+
+#[tokio::test]
+async fn client_close_packet_closes_the_socket() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    ws::send_text(&mut ws, "1").await;
+    assert_eq!(ws::closed(&mut ws).await, Some(1000));
+    assert_eq!(server.closed(&open.sid).await, CloseReason::TransportClose);
+    assert!(server.engine.session(&open.sid).is_none());
+}
+
+#[tokio::test]
+async fn client_close_frame_closes_the_session() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    common::within("client close", ws.close(None))
+        .await
+        .unwrap();
+    assert_eq!(server.closed(&open.sid).await, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn dropped_connection_closes_the_session() {
+    let server = TestServer::start().await;
+    let (ws, open) = ws::open(server.addr).await;
+    drop(ws);
+    assert_eq!(server.closed(&open.sid).await, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn server_close_sends_close_packet_then_close_frame() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    let session = server.engine.session(&open.sid).unwrap();
+    session.send_text("bye").unwrap();
+    session.close();
+    assert_eq!(ws::recv_text(&mut ws).await, "4bye");
+    assert_eq!(ws::recv_text(&mut ws).await, "1");
+    assert_eq!(ws::closed(&mut ws).await, Some(1000));
+    assert_eq!(server.closed(&open.sid).await, CloseReason::ServerClose);
+}
+
+/// Sends `packet` as a text frame on a fresh session and expects the session
+/// to end with `reason` and the socket to get a close frame with `code`; a
+/// bystander WebSocket session keeps echoing.
+async fn refused_text(packet: &str, reason: &'static str, code: u16) {
+    let server = TestServer::start().await;
+    let (mut bystander, _) = ws::open(server.addr).await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    ws::send_text(&mut ws, packet).await;
+    assert_eq!(ws::closed(&mut ws).await, Some(code), "packet {packet:?}");
+    assert_eq!(
+        server.closed(&open.sid).await,
+        CloseReason::TransportError(reason)
+    );
+    assert!(server.engine.session(&open.sid).is_none());
+    ws::assert_echo(&mut bystander, "still here").await;
+}
+
+#[tokio::test]
+async fn client_ping_closes_the_session() {
+    refused_text("2", "client sent a ping", 1000).await;
+}
+
+#[tokio::test]
+async fn empty_text_frame_closes_the_session() {
+    refused_text("", "parse error", 1000).await;
+}
+
+#[tokio::test]
+async fn unknown_packet_type_closes_the_session() {
+    refused_text("9hello", "parse error", 1000).await;
+}
+
+#[tokio::test]
+async fn upgrade_packet_on_a_direct_websocket_closes_the_session() {
+    refused_text("5", "unexpected packet type", 1000).await;
+}
+
+#[tokio::test]
+async fn empty_binary_frame_is_an_empty_message() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    ws::send_binary(&mut ws, &[]).await;
+    assert_eq!(server.message(&open.sid).await, Msg::Binary(vec![]));
+    assert_eq!(ws::recv(&mut ws).await, WsMessage::binary(Vec::new()));
+}
+
+fn small() -> EngineConfig {
+    EngineConfig::builder().max_payload(1000).build()
+}
+
+/// Runs `attack` on a raw WebSocket session and expects a close frame with
+/// `code`, the end of the connection, and the session closed with `reason`;
+/// a bystander session keeps echoing.
+async fn raw_attack<F>(attack: F, code: u16, reason: &'static str)
+where
+    F: AsyncFnOnce(&mut RawWs),
+{
+    let server = TestServer::with_config(small()).await;
+    let (mut bystander, _) = ws::open(server.addr).await;
+    let (mut raw, open) = RawWs::open(server.addr).await;
+    attack(&mut raw).await;
+    assert_eq!(raw.close_code().await, Some(code));
+    raw.assert_eof().await;
+    assert_eq!(
+        server.closed(&open.sid).await,
+        CloseReason::TransportError(reason)
+    );
+    ws::assert_echo(&mut bystander, "unaffected").await;
+}
+
+#[tokio::test]
+async fn frame_declaring_2_pow_63_bytes_is_closed_1009() {
+    raw_attack(
+        async |raw| {
+            let mut header = vec![0x80 | BINARY, 0x80 | 127];
+            header.extend_from_slice(&(1u64 << 63).to_be_bytes());
+            header.extend_from_slice(&[1, 2, 3, 4]);
+            raw.send_raw(&header).await;
+        },
+        1009,
+        "message over max payload",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn endless_continuation_frames_are_closed_1009() {
+    raw_attack(
+        async |raw| {
+            let fragment = [b'a'; 100];
+            let mut first = fragment;
+            first[0] = b'4';
+            raw.send_frame(false, TEXT, &first).await;
+            let mut sent = fragment.len();
+            // Non-final fragments, until the message is over max_payload.
+            while sent <= 1000 {
+                raw.send_frame(false, CONTINUATION, &fragment).await;
+                sent += fragment.len();
+            }
+        },
+        1009,
+        "message over max payload",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_text_frame_is_closed_1007() {
+    raw_attack(
+        async |raw| raw.send_frame(true, TEXT, b"4\xff\xfe").await,
+        1007,
+        "invalid UTF-8",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unmasked_client_frame_is_closed_1002() {
+    raw_attack(
+        async |raw| raw.send_raw(&[0x80 | TEXT, 2, b'4', b'x']).await,
+        1002,
+        "WebSocket protocol error",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reserved_opcode_is_closed_1002() {
+    raw_attack(
+        async |raw| raw.send_frame(true, 0x3, b"4x").await,
+        1002,
+        "WebSocket protocol error",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fragmented_message_within_the_limit_is_reassembled() {
+    let server = TestServer::with_config(small()).await;
+    let (mut raw, open) = RawWs::open(server.addr).await;
+    raw.send_frame(false, TEXT, b"4hel").await;
+    raw.send_frame(false, CONTINUATION, b"lo ").await;
+    raw.send_frame(true, CONTINUATION, b"world").await;
+    assert_eq!(
+        server.message(&open.sid).await,
+        Msg::Text("hello world".into())
+    );
+    let echo = raw.read_frame().await.unwrap();
+    assert_eq!((echo.fin, echo.opcode), (true, TEXT));
+    assert_eq!(echo.payload, b"4hello world");
+}
