@@ -90,6 +90,7 @@ impl Broadcast {
 
     fn send(self, json: &str) {
         let packet = EncodedPacket::new(
+            self.ns.0.parser(),
             PacketType::Event,
             self.ns.name(),
             None,
@@ -119,6 +120,7 @@ impl Broadcast {
         let timeout = self.timeout.unwrap_or_else(|| self.ns.0.ack_timeout());
         let id = self.ns.0.next_ack_id();
         let packet = EncodedPacket::new(
+            self.ns.0.parser(),
             PacketType::Event,
             self.ns.name(),
             Some(id),

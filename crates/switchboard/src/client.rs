@@ -9,10 +9,12 @@ use bytes::Bytes;
 use serde_json::Value;
 use switchboard_engine::{CloseReason, Session};
 use switchboard_protocol::Str;
-use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType, SocketDecodeError};
+use switchboard_protocol::socket::{
+    Assembly, Limits, Packet, PacketType, SocketDecodeError, decode_msgpack,
+};
 use tokio::task::JoinHandle;
 
-use crate::encode::EncodedPacket;
+use crate::encode::{EncodedPacket, Parser};
 use crate::event::Payload;
 use crate::io::IoShared;
 use crate::middleware::ConnectError;
@@ -24,6 +26,7 @@ pub(crate) struct Client {
     io: Weak<IoShared>,
     pub(crate) session: Session,
     limits: Limits,
+    parser: Parser,
     // Both maps change only on connect and disconnect; held for one map
     // operation at a time.
     namespaces: Mutex<Namespaces>,
@@ -55,6 +58,7 @@ impl Client {
             limits: Limits {
                 max_attachments: io.config.max_attachments,
             },
+            parser: io.config.parser,
             namespaces: Mutex::default(),
             assembly: Mutex::default(),
             failed: AtomicBool::new(false),
@@ -81,6 +85,9 @@ impl Client {
         if self.failed.load(Ordering::Acquire) {
             return;
         }
+        if self.parser == Parser::MsgPack {
+            return self.fail("text message to a server using the msgpack parser");
+        }
         if lock(&self.assembly).is_some() {
             return self.fail(SocketDecodeError::UnexpectedText);
         }
@@ -104,6 +111,12 @@ impl Client {
     pub(crate) fn on_binary(self: &Arc<Self>, bytes: Bytes) {
         if self.failed.load(Ordering::Acquire) {
             return;
+        }
+        if self.parser == Parser::MsgPack {
+            return match decode_msgpack(&bytes, self.limits.max_attachments) {
+                Ok((packet, binary)) => self.handle(packet, binary),
+                Err(error) => self.fail(error),
+            };
         }
         let mut pending = lock(&self.assembly);
         let Some(assembly) = pending.as_mut() else {
@@ -215,7 +228,14 @@ impl Client {
         socket.set_connected();
         ns.insert_socket(&socket);
         let reply = format!(r#"{{"sid":"{}"}}"#, socket.id());
-        let packet = EncodedPacket::new(PacketType::Connect, ns.name(), None, vec![], Some(&reply));
+        let packet = EncodedPacket::new(
+            ns.0.parser(),
+            PacketType::Connect,
+            ns.name(),
+            None,
+            vec![],
+            Some(&reply),
+        );
         let _ = self.session.send(packet.text);
         tracing::debug!(sid = socket.id(), nsp = ns.name(), "socket connected");
         if let Some(handler) = ns.connect_handler() {
@@ -226,7 +246,14 @@ impl Client {
 
     fn send_connect_error(&self, nsp: &Str, error: &ConnectError) {
         let json = error.to_json();
-        let packet = EncodedPacket::new(PacketType::ConnectError, nsp, None, vec![], Some(&json));
+        let packet = EncodedPacket::new(
+            self.parser,
+            PacketType::ConnectError,
+            nsp,
+            None,
+            vec![],
+            Some(&json),
+        );
         let _ = self.session.send(packet.text);
     }
 

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use switchboard_engine::{EngineConfig, EngineConfigBuilder};
 
+use crate::encode::Parser;
+
 /// Settings of an [`Io`](crate::Io); see [`IoBuilder`](crate::IoBuilder).
 #[derive(Debug, Clone)]
 pub(crate) struct IoConfig {
@@ -11,6 +13,7 @@ pub(crate) struct IoConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
     pub(crate) max_attachments: usize,
+    pub(crate) parser: Parser,
 }
 
 #[derive(Debug, Clone)]
@@ -19,6 +22,7 @@ pub(crate) struct IoConfigBuilder {
     pub(crate) connect_timeout: Duration,
     pub(crate) ack_timeout: Duration,
     pub(crate) max_attachments: usize,
+    pub(crate) parser: Parser,
 }
 
 impl Default for IoConfigBuilder {
@@ -28,6 +32,7 @@ impl Default for IoConfigBuilder {
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(10),
             max_attachments: 10,
+            parser: Parser::Json,
         }
     }
 }
@@ -47,6 +52,7 @@ impl IoConfigBuilder {
             connect_timeout: self.connect_timeout,
             ack_timeout: self.ack_timeout,
             max_attachments: self.max_attachments,
+            parser: self.parser,
         }
     }
 }

@@ -9,7 +9,21 @@ use serde::Serialize;
 use serde::ser::Error as _;
 use switchboard_engine::Frame;
 use switchboard_protocol::Str;
-use switchboard_protocol::socket::{PacketType, encode_packet, placeholder_json};
+use switchboard_protocol::socket::{
+    Limits, Packet, PacketType, decode_msgpack, encode_msgpack, encode_packet, placeholder_json,
+};
+
+use crate::event::Payload;
+
+/// How packets are written on the wire; one choice per server, as in Node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Parser {
+    /// The default Socket.IO parser: JSON text, binary as attachments.
+    #[default]
+    Json,
+    /// `socket.io-msgpack-parser`: one MessagePack binary message per packet.
+    MsgPack,
+}
 
 /// A Socket.IO packet ready for any number of sessions.
 #[derive(Debug, Clone)]
@@ -20,6 +34,7 @@ pub struct EncodedPacket {
 
 impl EncodedPacket {
     pub(crate) fn new(
+        parser: Parser,
         kind: PacketType,
         nsp: &str,
         id: Option<u64>,
@@ -31,6 +46,13 @@ impl EncodedPacket {
             (PacketType::Ack, false) => PacketType::BinaryAck,
             (kind, _) => kind,
         };
+        if parser == Parser::MsgPack {
+            let bytes = encode_msgpack(kind, nsp, id, data, &attachments);
+            return EncodedPacket {
+                text: Frame::Binary(Bytes::from(bytes)),
+                attachments: None,
+            };
+        }
         let mut text = String::with_capacity(8 + nsp.len() + data.map_or(0, str::len));
         // The Engine.IO message type; the Socket.IO packet follows.
         text.push('4');
@@ -54,12 +76,25 @@ impl EncodedPacket {
         false
     }
 
-    /// The text frame without the Engine.IO `4`: the Socket.IO packet.
-    pub fn packet_text(&self) -> &str {
-        match &self.text {
-            Frame::Text(text) => &text[1..],
-            Frame::Binary(_) => "",
-        }
+    /// The event name and JSON array of arguments of an event packet, for
+    /// outgoing listeners; decoded again, since only they need it.
+    pub(crate) fn event_and_args(&self) -> Option<(String, String)> {
+        let (packet, binary) = match &self.text {
+            Frame::Text(text) => {
+                let limits = Limits {
+                    max_attachments: usize::MAX,
+                };
+                (
+                    Packet::decode(Str::from(text[1..].to_owned()), &limits).ok()?,
+                    Vec::new(),
+                )
+            }
+            Frame::Binary(bytes) => decode_msgpack(bytes, usize::MAX).ok()?,
+        };
+        let (Some(event), Some(data)) = (packet.event, packet.data) else {
+            return None;
+        };
+        Some((event, Payload::event(data, binary).args_json()))
     }
 }
 
@@ -135,9 +170,17 @@ mod tests {
 
     #[test]
     fn frames() {
-        let p = EncodedPacket::new(PacketType::Event, "/", None, vec![], Some(r#"["a"]"#));
+        let p = EncodedPacket::new(
+            Parser::Json,
+            PacketType::Event,
+            "/",
+            None,
+            vec![],
+            Some(r#"["a"]"#),
+        );
         assert_eq!(p.text, Frame::Text(Str::from_static(r#"42["a"]"#)));
         let p = EncodedPacket::new(
+            Parser::Json,
             PacketType::Ack,
             "/admin",
             Some(3),
@@ -145,6 +188,30 @@ mod tests {
             Some("[]"),
         );
         assert_eq!(p.text, Frame::Text(Str::from_static("461-/admin,3[]")));
-        assert_eq!(p.packet_text(), "61-/admin,3[]");
+        let event = EncodedPacket::new(
+            Parser::Json,
+            PacketType::Event,
+            "/",
+            None,
+            vec![],
+            Some(r#"["e",1]"#),
+        );
+        assert_eq!(
+            event.event_and_args(),
+            Some(("e".to_owned(), "[1]".to_owned()))
+        );
+        let packed = EncodedPacket::new(
+            Parser::MsgPack,
+            PacketType::Event,
+            "/",
+            None,
+            vec![],
+            Some(r#"["e",1]"#),
+        );
+        assert!(matches!(packed.text, Frame::Binary(_)));
+        assert_eq!(
+            packed.event_and_args(),
+            Some(("e".to_owned(), "[1]".to_owned()))
+        );
     }
 }

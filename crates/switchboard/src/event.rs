@@ -162,6 +162,7 @@ impl AckSender {
 
     fn finish(self, json: &str) -> Result<(), EmitError> {
         let packet = EncodedPacket::new(
+            self.socket.parser(),
             PacketType::Ack,
             self.socket.namespace_name(),
             Some(self.id),

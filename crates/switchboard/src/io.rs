@@ -152,6 +152,7 @@ impl Io {
                 Namespace::new(
                     Str::from(name),
                     self.0.config.ack_timeout,
+                    self.0.config.parser,
                     &*self.0.adapters,
                 )
             })
@@ -285,6 +286,7 @@ impl IoShared {
                     let ns = Namespace::new(
                         Str::from(name.to_owned()),
                         self.config.ack_timeout,
+                        self.config.parser,
                         &*self.adapters,
                     );
                     namespaces.insert(Str::from(name.to_owned()), ns.clone());
@@ -393,6 +395,13 @@ impl IoBuilder {
     /// 10 s (Node waits forever; a bound keeps memory bounded).
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.config.ack_timeout = timeout;
+        self
+    }
+
+    /// The packet format. Default [`Parser::Json`]; clients must use the
+    /// matching parser (`socket.io-msgpack-parser` for [`Parser::MsgPack`]).
+    pub fn parser(mut self, parser: crate::Parser) -> Self {
+        self.config.parser = parser;
         self
     }
 

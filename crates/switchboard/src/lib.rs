@@ -23,7 +23,7 @@ pub use adapter::{
     LocalAdapter, PersistedSession, RemoteSocket, RestoredSession, Room,
 };
 pub use broadcast::Broadcast;
-pub use encode::{EncodedPacket, Placeholder};
+pub use encode::{EncodedPacket, Parser, Placeholder};
 pub use error::{AckError, AdapterError, EmitError};
 pub use event::{AckSender, Event, Payload};
 pub use handshake::Handshake;

@@ -12,6 +12,7 @@ use switchboard_protocol::Str;
 
 use crate::adapter::{Adapter, LocalAdapter, Room};
 use crate::broadcast::Broadcast;
+use crate::encode::Parser;
 use crate::error::EmitError;
 use crate::middleware::Middleware;
 use crate::socket::Socket;
@@ -25,6 +26,7 @@ pub struct Namespace(pub(crate) Arc<NamespaceShared>);
 pub(crate) struct NamespaceShared {
     name: Str,
     ack_timeout: Duration,
+    parser: Parser,
     // Written when a socket connects or leaves; read by broadcasts, which
     // copy out the handles they need before sending.
     sockets: RwLock<HashMap<Sid, Socket>>,
@@ -48,11 +50,13 @@ impl Namespace {
     pub(crate) fn new(
         name: Str,
         ack_timeout: Duration,
+        parser: Parser,
         make_adapter: &crate::adapter::AdapterFactory,
     ) -> Namespace {
         let ns = Namespace(Arc::new(NamespaceShared {
             name,
             ack_timeout,
+            parser,
             sockets: RwLock::default(),
             middlewares: RwLock::default(),
             on_connect: RwLock::default(),
@@ -176,6 +180,10 @@ impl NamespaceShared {
 
     pub(crate) fn ack_timeout(&self) -> Duration {
         self.ack_timeout
+    }
+
+    pub(crate) fn parser(&self) -> Parser {
+        self.parser
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {

@@ -13,14 +13,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_engine::{Frame, SendError, Session, Sid};
-use switchboard_protocol::Str;
-use switchboard_protocol::socket::{Limits, Packet, PacketType};
+use switchboard_protocol::socket::PacketType;
 use tokio::sync::oneshot;
 
 use crate::adapter::Room;
 use crate::broadcast::Broadcast;
 use crate::client::Client;
-use crate::encode::{EncodedPacket, event_args, event_one};
+use crate::encode::{EncodedPacket, Parser, event_args, event_one};
 use crate::error::{AckError, EmitError};
 use crate::event::{AckSender, ErasedHandler, Event, HandlerFuture, Payload, TypedHandler, run};
 use crate::handshake::Handshake;
@@ -141,6 +140,10 @@ impl Socket {
     /// every namespace).
     pub fn session(&self) -> &Session {
         &self.0.session
+    }
+
+    pub(crate) fn parser(&self) -> Parser {
+        self.0.ns.parser()
     }
 
     pub fn connected(&self) -> bool {
@@ -307,6 +310,7 @@ impl Socket {
     pub fn disconnect(&self) {
         if self.connected() {
             let packet = EncodedPacket::new(
+                self.parser(),
                 PacketType::Disconnect,
                 self.namespace_name(),
                 None,
@@ -363,17 +367,9 @@ impl Socket {
     }
 
     fn notify_outgoing(&self, packet: &EncodedPacket) {
-        let text = Str::from(packet.packet_text().to_owned());
-        let limits = Limits {
-            max_attachments: usize::MAX,
-        };
-        let Ok(decoded) = Packet::decode(text, &limits) else {
+        let Some((event, args)) = packet.event_and_args() else {
             return;
         };
-        let (Some(event), Some(data)) = (decoded.event, decoded.data) else {
-            return;
-        };
-        let args = Payload::event(data, Vec::new()).args_json();
         for listener in read(&self.0.any_outgoing).clone() {
             listener(self, &event, &args);
         }
@@ -532,6 +528,7 @@ impl Emitter<'_> {
 
     fn send(self, json: &str, id: Option<u64>) -> Result<(), EmitError> {
         let packet = EncodedPacket::new(
+            self.socket.parser(),
             PacketType::Event,
             self.socket.namespace_name(),
             id,

@@ -7,8 +7,10 @@
 
 mod binary;
 mod error;
+mod msgpack;
 mod packet;
 
 pub use binary::{Assembly, placeholder_json};
 pub use error::SocketDecodeError;
+pub use msgpack::{decode_msgpack, encode_msgpack};
 pub use packet::{Limits, Packet, PacketType, RESERVED_EVENTS, encode_packet};

@@ -161,7 +161,7 @@ impl Packet {
 
 /// Checks the payload's shape for its packet type, as Node's parser does,
 /// and returns the event name of an event.
-fn check_payload(
+pub(crate) fn check_payload(
     kind: PacketType,
     data: Option<&str>,
 ) -> Result<Option<String>, SocketDecodeError> {
@@ -222,7 +222,7 @@ fn check_payload(
 
 /// Whether `json` nests arrays and objects no deeper than `max`. A linear
 /// scan, so hostile nesting costs nothing but its own bytes.
-fn depth_within(json: &str, max: usize) -> bool {
+pub(crate) fn depth_within(json: &str, max: usize) -> bool {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
