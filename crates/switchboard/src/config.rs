@@ -14,6 +14,7 @@ pub(crate) struct IoConfig {
     pub(crate) ack_timeout: Duration,
     pub(crate) max_attachments: usize,
     pub(crate) parser: Parser,
+    pub(crate) serve_client: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,7 @@ pub(crate) struct IoConfigBuilder {
     pub(crate) ack_timeout: Duration,
     pub(crate) max_attachments: usize,
     pub(crate) parser: Parser,
+    pub(crate) serve_client: bool,
 }
 
 impl Default for IoConfigBuilder {
@@ -33,6 +35,7 @@ impl Default for IoConfigBuilder {
             ack_timeout: Duration::from_secs(10),
             max_attachments: 10,
             parser: Parser::Json,
+            serve_client: true,
         }
     }
 }
@@ -53,6 +56,7 @@ impl IoConfigBuilder {
             ack_timeout: self.ack_timeout,
             max_attachments: self.max_attachments,
             parser: self.parser,
+            serve_client: self.serve_client,
         }
     }
 }

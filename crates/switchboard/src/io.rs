@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 use switchboard_engine::{
-    CloseReason, Cors, Engine, EngineHandler, EngineLayer, EngineService, Message, NotFound,
-    ServeConfig, Session, Sid,
+    CloseReason, Cors, Engine, EngineHandler, EngineService, Message, NotFound, ServeConfig,
+    Session, Sid,
 };
 use switchboard_protocol::Str;
 
@@ -19,6 +19,7 @@ use crate::config::{IoConfig, IoConfigBuilder};
 use crate::error::EmitError;
 use crate::middleware::Middleware;
 use crate::namespace::Namespace;
+use crate::service::{IoLayer, IoService};
 use crate::socket::Socket;
 
 /// A Socket.IO server; cheap to clone.
@@ -106,13 +107,13 @@ impl Io {
 
     /// A tower layer serving Socket.IO under its path in front of another
     /// service, such as an axum `Router`.
-    pub fn layer(&self) -> EngineLayer {
-        self.engine().layer()
+    pub fn layer(&self) -> IoLayer {
+        IoLayer::new(self.clone())
     }
 
     /// Socket.IO on its own: other paths get 404.
-    pub fn service(&self) -> EngineService<NotFound> {
-        self.engine().service()
+    pub fn service(&self) -> IoService<EngineService<NotFound>> {
+        IoService::standalone(self.clone())
     }
 
     /// Serves on `listener` until `shutdown` resolves, then closes every
@@ -125,7 +126,7 @@ impl Io {
         let engine = self.engine().clone();
         switchboard_engine::serve(
             listener,
-            engine.service(),
+            self.service(),
             engine,
             ServeConfig::default(),
             shutdown,
@@ -402,6 +403,13 @@ impl IoBuilder {
     /// matching parser (`socket.io-msgpack-parser` for [`Parser::MsgPack`]).
     pub fn parser(mut self, parser: crate::Parser) -> Self {
         self.config.parser = parser;
+        self
+    }
+
+    /// Whether to serve the browser client at `<path>socket.io.js` and
+    /// `<path>socket.io.esm.js`. Default on.
+    pub fn serve_client(mut self, serve: bool) -> Self {
+        self.config.serve_client = serve;
         self
     }
 

@@ -7,6 +7,7 @@
 mod adapter;
 mod broadcast;
 mod client;
+mod client_js;
 mod config;
 mod encode;
 mod error;
@@ -16,6 +17,7 @@ mod io;
 mod middleware;
 mod namespace;
 mod reason;
+mod service;
 mod socket;
 
 pub use adapter::{
@@ -31,5 +33,6 @@ pub use io::{Io, IoBuilder};
 pub use middleware::{ConnectError, Middleware};
 pub use namespace::Namespace;
 pub use reason::DisconnectReason;
+pub use service::{IoFuture, IoLayer, IoService};
 pub use socket::{Ack, Emitter, Socket};
 pub use switchboard_engine::{Cors, Sid};
