@@ -1,0 +1,114 @@
+//! switchboard-chat as a library: [`run`] serves the chat on a bound
+//! listener until a shutdown future resolves, so tests start it on port 0.
+
+pub mod admin;
+pub mod auth;
+pub mod chat;
+pub mod presence;
+pub mod store;
+pub mod validate;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request};
+use switchboard::{Cors, Io, RemoteAddr};
+
+use crate::auth::Secret;
+use crate::chat::Chat;
+
+/// How to run the chat; the CLI fills it from its flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH`, `postgres://...`, or `memory`.
+    pub database: String,
+    /// Signs and checks tokens; without it `/admin` is disabled.
+    pub secret: Option<Secret>,
+    /// Require a valid token on `/` too; the user name is its subject.
+    pub require_auth: bool,
+    /// Origins allowed besides the server's own.
+    pub cors_origins: Vec<String>,
+    /// Longest message, in characters.
+    pub max_message_length: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: "sqlite://data/chat.db".to_owned(),
+            secret: None,
+            require_auth: false,
+            cors_origins: Vec::new(),
+            max_message_length: 4000,
+        }
+    }
+}
+
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+/// Serves the chat on `listener` until `shutdown` resolves; then closes
+/// every session, flushes the store and returns.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Failure> {
+    if config.require_auth && config.secret.is_none() {
+        return Err(
+            "--require-auth needs a secret: set SWITCHBOARD_JWT_SECRET or --jwt-secret-file".into(),
+        );
+    }
+    let store = store::open(&config.database).await?;
+    tracing::info!(database = %config.database, "history store open");
+    let cors = if config.cors_origins.is_empty() {
+        Cors::same_origin()
+    } else {
+        Cors::origins(config.cors_origins.clone()).with_credentials(true)
+    };
+    let io = Io::builder().cors(cors).build();
+    let chat = Arc::new(Chat {
+        store,
+        presence: Default::default(),
+        max_message: config.max_message_length,
+        started: Instant::now(),
+        require_auth: if config.require_auth {
+            config.secret.clone()
+        } else {
+            None
+        },
+    });
+    chat::install(&io, chat.clone());
+    match config.secret {
+        Some(secret) => admin::install(&io, chat.clone(), secret),
+        None => tracing::warn!(
+            "no JWT secret (SWITCHBOARD_JWT_SECRET or --jwt-secret-file): /admin is disabled"
+        ),
+    }
+    let app = web::router()
+        .layer(io.layer())
+        .layer(axum::middleware::map_request(remote_addr));
+    tracing::info!("chat server on http://{}", listener.local_addr()?);
+    let closing = io.clone();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing every session");
+        closing.close().await;
+    })
+    .await?;
+    chat.store.close().await;
+    tracing::info!("history flushed");
+    Ok(())
+}
+
+/// Hands the peer address to the engine, for `socket.handshake().address`.
+async fn remote_addr(ConnectInfo(addr): ConnectInfo<SocketAddr>, mut request: Request) -> Request {
+    request.extensions_mut().insert(RemoteAddr(addr));
+    request
+}
