@@ -374,21 +374,38 @@ impl Shared {
         if matches!(self.lock().phase, Phase::Closed(_)) {
             return;
         }
-        self.engine
-            .handler
-            .on_message(&Session(self.clone()), message);
+        self.guard("on_message", || {
+            self.engine
+                .handler
+                .on_message(&Session(self.clone()), message);
+        });
     }
 
     pub(crate) fn dispatch_open(self: &Arc<Self>) {
         let _serial = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
-        self.engine.handler.on_open(&Session(self.clone()));
+        self.guard("on_open", || {
+            self.engine.handler.on_open(&Session(self.clone()))
+        });
     }
 
     /// Called once, by the task that owns the session, after it ended.
     pub(crate) fn dispatch_close(self: &Arc<Self>, reason: CloseReason) {
         let _serial = self.dispatch.lock().unwrap_or_else(|e| e.into_inner());
         tracing::debug!(sid = %self.sid, %reason, "session closed");
-        self.engine.handler.on_close(&Session(self.clone()), reason);
+        self.guard("on_close", || {
+            self.engine.handler.on_close(&Session(self.clone()), reason)
+        });
+    }
+
+    /// Runs a handler call so that a panic in it ends this session, logged,
+    /// instead of unwinding through the transport task: that task owns the
+    /// session's timers and its end, and losing it would leave the session
+    /// behind.
+    fn guard(&self, call: &str, f: impl FnOnce()) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            tracing::error!(sid = %self.sid, call, "the handler panicked; closing its session");
+            self.end(CloseReason::TransportError("handler panicked"));
+        }
     }
 
     /// Runs the session's timers for the task that owns it while it is on

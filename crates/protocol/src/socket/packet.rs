@@ -15,9 +15,12 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
-/// Deepest JSON nesting accepted, as serde_json's own recursion limit; a
-/// deeper payload is refused before anything recurses into it.
-const MAX_DEPTH: usize = 128;
+/// Deepest JSON nesting accepted; a deeper payload is refused before
+/// anything recurses into it. 127, not 128: serde_json's recursion limit of
+/// 128 lets 127 levels parse, and a packet accepted here must also parse
+/// into handler arguments (a 128-deep event was accepted, then silently
+/// dropped by the handler's deserialisation; a 128-deep auth became `{}`).
+const MAX_DEPTH: usize = 127;
 
 /// Largest ack id: JavaScript clients count ids in doubles.
 const MAX_ACK_ID: u64 = (1 << 53) - 1;
@@ -387,6 +390,21 @@ mod tests {
         // Brackets inside strings do not count.
         assert!(
             decode(r#"2["a","[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]"#).is_ok()
+        );
+    }
+
+    #[test]
+    fn nesting_limit_is_what_serde_json_parses() {
+        let nested = |depth: usize| {
+            let arg = format!("{}{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+            format!(r#"2["a",{arg}]"#)
+        };
+        let at_limit = Packet::decode(Str::from(nested(MAX_DEPTH)), &Limits::default()).unwrap();
+        let json = at_limit.data.unwrap();
+        assert!(serde_json::from_str::<serde_json::Value>(&json).is_ok());
+        assert_eq!(
+            Packet::decode(Str::from(nested(MAX_DEPTH + 1)), &Limits::default()),
+            Err(SocketDecodeError::InvalidPayload)
         );
     }
 
