@@ -117,7 +117,7 @@ fn serve(args: Serve, secret_file: Option<PathBuf>) -> Result<(), Failure> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+        let listener = switchboard::bind((args.host.as_str(), args.port)).await?;
         switchboard_chat::run(listener, config, shutdown_signal()).await
     })
 }

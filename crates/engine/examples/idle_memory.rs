@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn server() -> Result<(), Box<dyn std::error::Error>> {
     let engine = Engine::new(EngineConfig::default(), Echo);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let listener = switchboard_engine::bind("127.0.0.1:0").await?;
     #[allow(clippy::print_stdout, reason = "the parent reads the port from stdout")]
     {
         println!("PORT {}", listener.local_addr()?.port());
@@ -113,8 +113,9 @@ async fn measure(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     if pinned {
         // The load runs on the other core, so it does not steal the server's.
+        // `-a`: every thread of this process, the runtime's workers included.
         let _ = Command::new("taskset")
-            .args(["-p", "-c", "1", &std::process::id().to_string()])
+            .args(["-a", "-p", "-c", "1", &std::process::id().to_string()])
             .stdout(Stdio::null())
             .status();
     }

@@ -24,7 +24,7 @@ pub use cors::Cors;
 pub use engine::{Engine, RemoteAddr};
 pub use error::RequestError;
 pub use handler::{CloseReason, EngineHandler, Message};
-pub use server::{ServeConfig, serve};
+pub use server::{BACKLOG, ServeConfig, bind, serve};
 pub use service::{EngineLayer, EngineService, NotFound};
 pub use session::{Handshake, SendError, Session, TransportKind};
 pub use sid::Sid;

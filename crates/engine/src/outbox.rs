@@ -44,12 +44,31 @@ impl Outbox {
         self.frames.is_empty()
     }
 
-    /// Takes every queued frame, and gives the queue's memory back when it had
-    /// grown, so that a burst does not leave an idle session holding a large
-    /// buffer.
-    pub(crate) fn take_all(&mut self) -> VecDeque<Frame> {
+    /// Moves every queued frame to the back of `out`. Both queues keep their
+    /// memory, so a session under steady traffic stops allocating; past
+    /// [`KEEP`] slots the queue is given back, so that one burst does not
+    /// leave an idle session holding a large buffer.
+    pub(crate) fn drain_into(&mut self, out: &mut VecDeque<Frame>) {
         self.bytes = 0;
-        std::mem::take(&mut self.frames)
+        out.append(&mut self.frames);
+        shrink(&mut self.frames);
+    }
+
+    /// Takes every queued frame into a new queue.
+    pub(crate) fn take_all(&mut self) -> VecDeque<Frame> {
+        let mut out = VecDeque::new();
+        self.drain_into(&mut out);
+        out
+    }
+}
+
+/// Queue slots a session keeps between bursts (a few hundred bytes).
+pub(crate) const KEEP: usize = 16;
+
+/// Gives back the memory of an empty queue that grew past [`KEEP`] slots.
+pub(crate) fn shrink(queue: &mut VecDeque<Frame>) {
+    if queue.is_empty() && queue.capacity() > KEEP {
+        queue.shrink_to(KEEP);
     }
 }
 

@@ -58,6 +58,30 @@ impl ServeConfig {
     }
 }
 
+/// Connections the kernel queues for `accept` on a listener from [`bind`].
+pub const BACKLOG: u32 = 4096;
+
+/// Binds a listener with a [`BACKLOG`]-deep accept queue. `TcpListener::bind`
+/// asks for 128, and a burst of reconnecting clients (a server restart, a
+/// network blip) then loses connections to the kernel and waits a second to
+/// retry each.
+pub async fn bind(address: impl tokio::net::ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = None;
+    for address in tokio::net::lookup_host(address).await? {
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(address).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to bind")))
+}
+
 /// Serves `service` on `listener` until `shutdown` resolves; then stops
 /// accepting, closes every session of `engine` with a close packet, and waits
 /// (at most the engine's shutdown timeout) for open requests to finish.

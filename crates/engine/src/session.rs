@@ -216,6 +216,7 @@ impl Session {
         if !matches!(state.phase, Phase::Open) {
             return Err(SendError::Closed);
         }
+        let was_empty = state.outbox.is_empty();
         if !state
             .outbox
             .push(frame, config.max_queued_packets, config.max_queued_bytes)
@@ -223,7 +224,12 @@ impl Session {
             return Err(SendError::QueueFull);
         }
         drop(state);
-        self.0.wake_writer();
+        // The writer takes the whole queue whenever it runs, so only the
+        // first frame of a batch needs to wake it; a broadcast to many
+        // sessions saves a wake-up per frame that way.
+        if was_empty {
+            self.0.wake_writer();
+        }
         Ok(())
     }
 
@@ -246,11 +252,15 @@ impl Session {
         ) {
             return Err(SendError::QueueFull);
         }
+        let was_empty = state.outbox.is_empty();
         for frame in frames {
             state.outbox.push_control(frame);
         }
         drop(state);
-        self.0.wake_writer();
+        // As in `send`: a non-empty queue already has its writer coming.
+        if was_empty {
+            self.0.wake_writer();
+        }
         Ok(())
     }
 

@@ -1,11 +1,12 @@
 //! The WebSocket transport: direct sessions, the upgrade of polling
 //! sessions, and the task that runs a session over its WebSocket.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
@@ -23,6 +24,7 @@ use crate::config::EngineConfig;
 use crate::engine::{EngineShared, handshake};
 use crate::error::RequestError;
 use crate::handler::CloseReason;
+use crate::outbox::shrink;
 use crate::session::{Phase, Shared, Tick, TransportKind, Upgrade};
 
 type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
@@ -118,9 +120,8 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                 _ => return Err(()),
             },
-            () = ended => {
-                if shared.lock().phase == Phase::Open { continue } else { return Err(()) }
-            }
+            // A session that is only closing keeps its probe (see `ends`).
+            () = ended => if ends(shared) { return Err(()) } else { continue },
         };
         match packet {
             Packet::Ping(data) if data == "probe" => {
@@ -133,7 +134,7 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
             }
             Packet::Upgrade => {
                 let mut state = shared.lock();
-                if state.phase != Phase::Open {
+                if matches!(state.phase, Phase::Closed(_)) {
                     return Err(());
                 }
                 state.transport = TransportKind::WebSocket;
@@ -150,12 +151,26 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
     }
 }
 
+/// Whether an upgrade probe must give up: only once the session has ended.
+/// A session that is closing (a server-side close or shutdown, with frames
+/// and a close packet still queued) completes its upgrade, as in Node's
+/// engine.io, and flushes them over the WebSocket: a client that has
+/// answered the probe has paused polling and will not poll again, so
+/// dropping the probe then left it hanging until its ping timeout, the
+/// queued frames undelivered.
+fn ends(shared: &Shared) -> bool {
+    matches!(shared.lock().phase, Phase::Closed(_))
+}
+
 /// Runs a session over its WebSocket until it ends, then reports the end.
 async fn run(shared: Arc<Shared>, mut ws: Ws) {
     let config = &shared.engine.config;
     // A client that stops reading fills our socket buffer; once a write has
     // waited this long it would have missed a heartbeat anyway.
     let write_timeout = config.ping_interval + config.ping_timeout;
+    // Frames being written; kept between batches so steady traffic does not
+    // allocate, and shrunk after a burst.
+    let mut batch = VecDeque::new();
     let reason = loop {
         let mut wake_writer = std::pin::pin!(shared.writer.notified());
         wake_writer.as_mut().enable();
@@ -167,19 +182,33 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             Tick::NotOwner => return,
             Tick::WakeAt(at) => at,
         };
-        let frames = shared.lock().outbox.take_all();
-        if !frames.is_empty() {
+        shared.lock().outbox.drain_into(&mut batch);
+        if !batch.is_empty() {
             let sent = tokio::time::timeout(write_timeout, async {
-                for frame in frames {
+                for frame in batch.drain(..) {
                     ws.feed(to_ws(frame)).await?;
                 }
                 ws.flush().await
             })
             .await;
+            shrink(&mut batch);
             match sent {
                 Ok(Ok(())) => shared.after_flush(),
                 Ok(Err(_)) => shared.end(CloseReason::TransportClose),
                 Err(_) => shared.end(CloseReason::TransportError("write timed out")),
+            }
+            // Under a steady stream of sends the queue is refilled before we
+            // get back here, and the select below is never reached: take what
+            // the client sent meanwhile (its pongs above all) without waiting,
+            // so that it is not starved into a ping timeout.
+            while let Some(message) = ws.next().now_or_never() {
+                if let Err((reason, code)) = receive(&shared, message) {
+                    if let Some(code) = code {
+                        close(&mut ws, code).await;
+                    }
+                    shared.end(reason);
+                    break;
+                }
             }
             continue;
         }
@@ -364,10 +393,16 @@ fn to_str(text: Utf8Bytes) -> Str {
     Str::from_utf8(Bytes::from(text)).unwrap_or_default()
 }
 
+#[allow(
+    unsafe_code,
+    reason = "checking the UTF-8 of a broadcast frame again for every recipient would undo encoding it once"
+)]
 fn to_ws(frame: Frame) -> WsMessage {
     match frame {
+        // SAFETY: a `Str` holds UTF-8 by construction (checked where it was
+        // built) and its bytes are immutable.
         Frame::Text(text) => {
-            WsMessage::Text(Utf8Bytes::try_from(text.into_bytes()).unwrap_or_default())
+            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.into_bytes()) })
         }
         Frame::Binary(bytes) => WsMessage::Binary(bytes),
     }

@@ -35,4 +35,4 @@ pub use namespace::Namespace;
 pub use reason::DisconnectReason;
 pub use service::{IoFuture, IoLayer, IoService};
 pub use socket::{Ack, Emitter, Socket};
-pub use switchboard_engine::{Cors, RemoteAddr, Sid};
+pub use switchboard_engine::{Cors, RemoteAddr, Sid, bind};
