@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
+use axum::serve::ListenerExt;
 use switchboard::{Cors, Io, RemoteAddr};
 
 use crate::auth::Secret;
@@ -92,6 +93,11 @@ pub async fn run(
         .layer(axum::middleware::map_request(remote_addr));
     tracing::info!("chat server on http://{}", listener.local_addr()?);
     let closing = io.clone();
+    // Without TCP_NODELAY every small reply (an ack, a chat message) waits
+    // on Nagle's algorithm for the client's delayed ACK: tens of ms each.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use switchboard_protocol::engine::{decode_payload, encode_payload_into};
+use switchboard_protocol::engine::{Packet, decode_payload, encode_payload_into};
 
 use crate::engine::BoxError;
 use crate::error::RequestError;
@@ -62,7 +62,21 @@ pub(crate) async fn get(shared: Arc<Shared>) -> Reply {
                 break;
             }
             if !state.outbox.is_empty() {
-                let frames = state.outbox.take_all();
+                let mut frames = state.outbox.take_all();
+                // A closing session's close packet waits for the next poll
+                // when other frames go before it, as in Node's engine.io: the
+                // official Socket.IO client handles a payload's messages a
+                // tick later but its close at once, so in one payload an ack
+                // or event before the close was lost (acks rejected with
+                // "socket has been disconnected").
+                let close = Packet::Close.encode();
+                if matches!(state.phase, Phase::Closing { .. })
+                    && frames.len() > 1
+                    && frames.back() == Some(&close)
+                {
+                    frames.pop_back();
+                    state.outbox.push_control(close);
+                }
                 drop(state);
                 encode_payload_into(&frames, &mut body);
                 break;

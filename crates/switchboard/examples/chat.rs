@@ -106,6 +106,10 @@ async fn main() -> std::io::Result<()> {
         .layer(io.layer());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     tracing::info!("chat on http://127.0.0.1:3000 (Socket.IO at /socket.io/)");
+    // Small messages must not wait on Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;

@@ -104,10 +104,42 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Args<T> {
         if self.skip_name {
             seq.next_element::<IgnoredAny>()?;
         }
-        let value = T::deserialize(serde::de::value::SeqAccessDeserializer::new(&mut seq))?;
+        let value = T::deserialize(ArgList(&mut seq))?;
         // Lenient like JavaScript: extra arguments are not an error.
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(value)
+    }
+}
+
+/// The arguments as a sequence, except that `()` takes none: a plain
+/// `SeqAccessDeserializer` refuses `()` ("invalid type: sequence"), which
+/// silently dropped every event of an `Event<()>` handler, the documented
+/// way to take an event without arguments.
+struct ArgList<A>(A);
+
+impl<'de, A: SeqAccess<'de>> Deserializer<'de> for ArgList<A> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_seq(self.0)
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option newtype_struct seq tuple tuple_struct map struct
+        enum identifier ignored_any
     }
 }
 
@@ -252,6 +284,9 @@ mod tests {
         assert!(event(r#"["ev",1]"#).args::<(String,)>().is_err());
         let ack = Payload::ack(Str::from_static(r#"[1,2]"#), Vec::new());
         assert_eq!(ack.args::<(u8, u8)>().unwrap(), (1, 2));
+        // `()` takes no arguments, and ignores any, like the other types.
+        event(r#"["ping"]"#).args::<()>().unwrap();
+        event(r#"["ping",1]"#).args::<()>().unwrap();
     }
 
     #[test]
