@@ -1,3 +1,4 @@
-// Classic-script ending: publish the API as globals, as the official
-// client's bundle does for `<script src="/socket.io/socket.io.js">`.
+// Classic-script ending: `io` is already a page global (a top-level `var`);
+// assigning it again also covers a script run in a function scope, such as
+// one concatenated by a bundler.
 globalThis.io = io;
