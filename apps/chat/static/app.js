@@ -115,9 +115,15 @@
         item.textContent = `Not sent: ${reply.error}`;
         return;
       }
-      // The broadcast may have arrived first; then it is already shown.
-      if (state.seen.get(key(state.room))?.has(reply.id)) item.remove();
-      else item.dataset.pending = reply.id;
+      // The server broadcasts before it acknowledges, so the message is
+      // usually shown already: tick it there and drop the placeholder.
+      const shown = $("messages").querySelector(`li[data-id="${reply.id}"]`);
+      if (shown) {
+        shown.append(el("span", "tick", "✓"));
+        item.remove();
+      } else {
+        item.dataset.pending = reply.id;
+      }
     };
     if (state.room) socket.emit("room:message", { room: state.room, message: text }, done);
     else socket.emit("chat:message", text, done);
