@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -41,6 +41,10 @@ pub(crate) struct EngineShared {
     shutting_down: AtomicBool,
     /// Signalled when the last session is removed during shutdown.
     emptied: Notify,
+    /// Sessions whose `on_close` has not run yet: shutdown waits for these,
+    /// not for the map to empty, so every disconnect handler has run when it
+    /// returns.
+    live: AtomicUsize,
 }
 
 /// An Engine.IO server: cheap to clone, all clones share the sessions.
@@ -71,6 +75,7 @@ impl Engine {
             sessions: Mutex::new(HashMap::new()),
             shutting_down: AtomicBool::new(false),
             emptied: Notify::new(),
+            live: AtomicUsize::new(0),
         }))
     }
 
@@ -98,17 +103,29 @@ impl Engine {
                 .0
                 .close_gracefully_by(CloseReason::ServerShutdown, deadline);
         }
+        // Past the deadline the sessions left are ended without their close
+        // packet; their `on_close` then runs at once, and is waited for
+        // briefly too.
+        let mut forced = false;
         loop {
             let emptied = self.0.emptied.notified();
-            if self.0.sessions().is_empty() {
+            if self.0.live.load(Ordering::SeqCst) == 0 {
                 return;
             }
-            if tokio::time::timeout_at(deadline, emptied).await.is_err() {
+            let wait_until = if forced {
+                deadline + Duration::from_secs(1)
+            } else {
+                deadline
+            };
+            if tokio::time::timeout_at(wait_until, emptied).await.is_err() {
+                if forced {
+                    return;
+                }
+                forced = true;
                 let left: Vec<Session> = self.0.sessions().values().cloned().collect();
                 for session in left {
                     session.0.end(CloseReason::ServerShutdown);
                 }
-                return;
             }
         }
     }
@@ -129,11 +146,13 @@ impl EngineShared {
     }
 
     pub(crate) fn remove(&self, sid: Sid) {
-        let mut sessions = self.sessions();
-        sessions.remove(&sid);
-        let empty = sessions.is_empty();
-        drop(sessions);
-        if empty && self.shutting_down.load(Ordering::SeqCst) {
+        self.sessions().remove(&sid);
+    }
+
+    /// A session's `on_close` has run.
+    pub(crate) fn closed(&self) {
+        let before = self.live.fetch_sub(1, Ordering::SeqCst);
+        if before == 1 && self.shutting_down.load(Ordering::SeqCst) {
             self.emptied.notify_one();
         }
     }
@@ -215,6 +234,7 @@ impl EngineShared {
         transport: TransportKind,
     ) -> Session {
         let session = Session::new(self.clone(), handshake, transport);
+        self.live.fetch_add(1, Ordering::SeqCst);
         self.sessions().insert(session.sid(), session.clone());
         tracing::debug!(sid = %session.sid(), transport = transport.as_str(), "session opened");
         session

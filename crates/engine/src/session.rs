@@ -405,6 +405,7 @@ impl Shared {
         self.guard("on_close", || {
             self.engine.handler.on_close(&Session(self.clone()), reason)
         });
+        self.engine.closed();
     }
 
     /// Runs a handler call so that a panic in it ends this session, logged,

@@ -105,6 +105,12 @@ impl std::borrow::Borrow<str> for Str {
     }
 }
 
+impl serde::Serialize for Str {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl AsRef<str> for Str {
     fn as_ref(&self) -> &str {
         self.as_str()
