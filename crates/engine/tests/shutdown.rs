@@ -14,7 +14,7 @@ async fn shutdown_closes_every_session_and_stops_accepting() {
     let mut server = TestServer::start().await;
     let polling = server.handshake().await.sid;
     let poll = server.parked_poll(&polling).await;
-    let (mut socket, open) = ws::open(server.addr).await;
+    let (mut socket, _open) = ws::open(server.addr).await;
 
     server.begin_shutdown();
 
