@@ -45,13 +45,21 @@ impl Outbox {
     }
 
     /// Moves every queued frame to the back of `out`. Both queues keep their
-    /// memory, so a session under steady traffic stops allocating; past
-    /// [`KEEP`] slots the queue is given back, so that one burst does not
-    /// leave an idle session holding a large buffer.
+    /// memory while frames keep coming, so a session under steady traffic
+    /// stops allocating; past [`KEEP`] slots the queue is given back, so that
+    /// one burst does not leave a session holding a large buffer.
     pub(crate) fn drain_into(&mut self, out: &mut VecDeque<Frame>) {
         self.bytes = 0;
         out.append(&mut self.frames);
         shrink(&mut self.frames);
+    }
+
+    /// Frees the queue's memory if it is empty: the writer is going idle,
+    /// and an idle session, the usual kind, should hold no buffer.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.frames.is_empty() && self.frames.capacity() > 0 {
+            self.frames = VecDeque::new();
+        }
     }
 
     /// Takes every queued frame into a new queue.

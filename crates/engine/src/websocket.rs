@@ -182,7 +182,16 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             Tick::NotOwner => return,
             Tick::WakeAt(at) => at,
         };
-        shared.lock().outbox.drain_into(&mut batch);
+        {
+            let mut state = shared.lock();
+            state.outbox.drain_into(&mut batch);
+            if batch.is_empty() {
+                // Nothing to write: the task is about to wait. Idle sessions
+                // are most sessions, so they hold no queue memory.
+                state.outbox.release_if_empty();
+                batch = VecDeque::new();
+            }
+        }
         if !batch.is_empty() {
             let sent = tokio::time::timeout(write_timeout, async {
                 for frame in batch.drain(..) {
