@@ -74,8 +74,9 @@ fn ok(ack: Option<AckSender>, mut body: Value) {
     }
 }
 
-/// Installs the contract on `/` and starts the presence announcer.
-pub fn install(io: &Io, chat: Arc<Chat>) {
+/// Installs the contract on `/` and starts the presence announcer, which
+/// runs until the returned handle aborts it.
+pub fn install(io: &Io, chat: Arc<Chat>) -> tokio::task::JoinHandle<()> {
     let main = io.of("/");
     if let Some(secret) = chat.require_auth.clone() {
         main.use_middleware(move |socket: Socket| {
@@ -95,7 +96,7 @@ pub fn install(io: &Io, chat: Arc<Chat>) {
     main.on_connect(move |socket| register(&socket, &handlers));
     let announcer = chat.clone();
     let ns = main.clone();
-    tokio::spawn(async move { announcer.presence.announce(ns).await });
+    tokio::spawn(async move { announcer.presence.announce(ns).await })
 }
 
 fn register(socket: &Socket, chat: &Arc<Chat>) {

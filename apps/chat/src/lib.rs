@@ -50,6 +50,10 @@ impl Default for Config {
 
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// Packets a client may have waiting to be sent before it is disconnected
+/// as too slow: room for one `user:joined` from each of 16,384 users.
+const MAX_QUEUED_PACKETS: usize = 16_384;
+
 /// Serves the chat on `listener` until `shutdown` resolves; then closes
 /// every session, flushes the store and returns.
 pub async fn run(
@@ -69,7 +73,16 @@ pub async fn run(
     } else {
         Cors::origins(config.cors_origins.clone()).with_credentials(true)
     };
-    let io = Io::builder().cors(cors).build();
+    // A storm of joins sends every client one `user:joined` per other user
+    // (N² small packets in all). With the engine's default of 1,024 queued
+    // packets, clients that read slower than 2,000 users join (measured:
+    // the official client, 2,000 of them in one Node process) were
+    // disconnected as slow readers. The queue's byte bound (4 MiB) still
+    // caps memory per client; only the packet count is raised.
+    let io = Io::builder()
+        .cors(cors)
+        .engine(|e| e.max_queued_packets(MAX_QUEUED_PACKETS))
+        .build();
     let chat = Arc::new(Chat {
         store,
         presence: Default::default(),
@@ -81,7 +94,7 @@ pub async fn run(
             None
         },
     });
-    chat::install(&io, chat.clone());
+    let announcer = chat::install(&io, chat.clone());
     match config.secret {
         Some(secret) => admin::install(&io, chat.clone(), secret),
         None => tracing::warn!(
@@ -109,6 +122,10 @@ pub async fn run(
     })
     .await?;
     chat.store.close().await;
+    // The announcer holds the chat, and with it the store: left running, it
+    // kept a PostgreSQL connection open after `run` returned (seen when a
+    // test restarts the server on the same database).
+    announcer.abort();
     tracing::info!("history flushed");
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Presence {
 
     /// Announces the list to `ns` after each change, at most once per
     /// [`ANNOUNCE_EVERY`]; changes during the pause are folded into the next
-    /// announcement. Runs until the process ends.
+    /// announcement. Runs until its task is aborted.
     pub async fn announce(&self, ns: Namespace) {
         loop {
             // A change made while we pause leaves a permit, so the next
