@@ -73,6 +73,12 @@ impl Node {
         &self.package
     }
 
+    /// The `node` program, for harnesses that drive a script themselves
+    /// (the browser tests talk to theirs over stdin).
+    pub fn program(&self) -> &Path {
+        &self.node
+    }
+
     /// Runs `<package>/<script>` with `args` and returns how it ended. The
     /// script starts at once; the future borrows nothing, so it can be raced
     /// against the server's side of a test.

@@ -14,12 +14,12 @@
 mod pages;
 mod servers;
 
-use std::io::ErrorKind;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use switchboard_testkit::{Node, skip, workspace_root};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -34,13 +34,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// minute.
 const RUN_GUARD: Duration = Duration::from_secs(900);
 
-/// How long to wait for another process's `npm ci` of `tests/browser`.
-const LOCK_WAIT: Duration = Duration::from_secs(600);
-
-/// A lock directory older than this was left by a process that died
-/// while installing.
-const STALE_LOCK: Duration = Duration::from_secs(900);
-
 // ---------------------------------------------------------------------
 // Tools
 // ---------------------------------------------------------------------
@@ -53,173 +46,32 @@ pub struct Tools {
     pub(crate) package: PathBuf,
 }
 
-/// The tools, installing the npm package once per process (and once across
-/// processes, under a lock directory). `None` when something is missing
+/// The tools; `tests/browser` is installed by the workspace's test kit (once
+/// per process, once across processes). `None` when something is missing
 /// and CI is not set: the skip has been reported loudly on stderr.
 pub fn tools() -> Option<&'static Tools> {
-    static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
-    match TOOLS.get_or_init(setup) {
-        Ok(tools) => Some(tools),
-        Err(missing) => {
-            assert!(
-                !in_ci(),
-                "{missing}, and CI is set: the browser tests need it"
-            );
-            // Straight to the process's stderr: the test harness captures
-            // `eprintln!` of passing tests, and a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n************************************************************\n\
-                 SKIPPED: browser client tests did not run: {missing}.\n\
-                 They need node and npm (for tests/browser: playwright-core,\n\
-                 socket.io) and Debian's chromium at {CHROMIUM}\n\
-                 (apt-get install chromium). With CI set this fails instead.\n\
-                 ************************************************************"
-            );
-            None
-        }
-    }
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
-fn setup() -> Result<Tools, String> {
-    let package = repo_root().join("tests").join("browser");
-    assert!(
-        package.join("package-lock.json").is_file(),
-        "{} has no package-lock.json",
-        package.display()
-    );
-    let node = PathBuf::from("node");
-    if !runs(&node) {
-        return Err("node not found".into());
-    }
-    if !Path::new(CHROMIUM).is_file() {
-        return Err(format!("{CHROMIUM} not found"));
-    }
-    if !installed(&package) {
-        let npm = PathBuf::from("npm");
-        if !runs(&npm) {
-            return Err("npm not found (needed to install tests/browser)".into());
-        }
-        install(&npm, &package);
-    }
-    Ok(Tools { node, package })
-}
-
-/// The workspace root: two levels above this crate's manifest.
-pub(crate) fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Whether `program --version` runs; a program that exists but fails is a
-/// broken installation, reported as such.
-fn runs(program: &Path) -> bool {
-    match std::process::Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-    {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "`{} --version` failed: {}",
-                program.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            true
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => false,
-        Err(e) => panic!("cannot run {}: {e}", program.display()),
-    }
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    path.metadata().and_then(|m| m.modified()).ok()
-}
-
-/// npm writes `node_modules/.package-lock.json` last on every install: one
-/// older than `package-lock.json` means the lock file changed since.
-fn installed(package: &Path) -> bool {
-    let modules = package.join("node_modules");
-    let (Some(lock), Some(done)) = (
-        modified(&package.join("package-lock.json")),
-        modified(&modules.join(".package-lock.json")),
-    ) else {
-        return false;
-    };
-    done >= lock
-        && ["playwright-core", "socket.io"]
-            .iter()
-            .all(|name| modules.join(name).join("package.json").is_file())
-}
-
-/// `npm ci` by whichever process creates the lock directory first (creating
-/// a directory is atomic); the others wait for it to go, then find the
-/// install done.
-fn install(npm: &Path, package: &Path) {
-    let lock = package.join(".npm-ci.lock");
-    let started = std::time::Instant::now();
-    loop {
-        match std::fs::create_dir(&lock) {
-            Ok(()) => {
-                let _held = LockDir(lock.clone());
-                if !installed(package) {
-                    npm_ci(npm, package);
-                }
-                return;
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                let age = modified(&lock).and_then(|t| t.elapsed().ok());
-                if age.is_some_and(|age| age > STALE_LOCK) {
-                    let _ = std::fs::remove_dir(&lock);
-                    continue;
-                }
-                assert!(
-                    started.elapsed() < LOCK_WAIT,
-                    "waited {LOCK_WAIT:?} for another `npm ci` in {} (remove {} if none runs)",
-                    package.display(),
-                    lock.display()
+    static TOOLS: OnceLock<Option<Tools>> = OnceLock::new();
+    TOOLS
+        .get_or_init(|| {
+            if !Path::new(CHROMIUM).is_file() {
+                skip(
+                    &format!("{CHROMIUM} not found"),
+                    "Install Debian's chromium (apt-get install chromium) to run the browser tests",
                 );
-                // Another process holds the lock: there is nothing to await.
-                std::thread::sleep(Duration::from_millis(100));
+                return None;
             }
-            Err(e) => panic!("cannot create {}: {e}", lock.display()),
-        }
-    }
+            let node = Node::package("tests/browser")?;
+            Some(Tools {
+                node: node.program().to_path_buf(),
+                package: node.dir().to_path_buf(),
+            })
+        })
+        .as_ref()
 }
 
-/// Removes the lock directory when the install ends, panics included.
-struct LockDir(PathBuf);
-
-impl Drop for LockDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
-fn npm_ci(npm: &Path, package: &Path) {
-    eprintln!("installing {} with `npm ci`", package.display());
-    let out = std::process::Command::new(npm)
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(package)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run npm: {e}"));
-    assert!(
-        out.status.success() && installed(package),
-        "`npm ci` in {} failed ({}):\n{}\n{}",
-        package.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// The workspace root.
+pub(crate) fn repo_root() -> PathBuf {
+    workspace_root()
 }
 
 // ---------------------------------------------------------------------
