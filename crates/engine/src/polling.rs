@@ -124,6 +124,9 @@ where
         }
         state.post_active = true;
     }
+    // Unlike an aborted GET, a POST dropped part-way loses only its own
+    // packets: the session lives on, and a body that fails to arrive is
+    // handled below. So the guard only clears the flag.
     let _guard = AbortGuard {
         shared: &shared,
         what: Active::Post,

@@ -10,7 +10,7 @@ use serde::ser::Error as _;
 use switchboard_engine::Frame;
 use switchboard_protocol::Str;
 use switchboard_protocol::socket::{
-    Limits, Packet, PacketType, decode_msgpack, encode_msgpack, encode_packet, placeholder_json,
+    Limits, Packet, PacketType, decode_msgpack, encode_msgpack, encode_packet,
 };
 
 use crate::event::Payload;
@@ -73,7 +73,7 @@ impl EncodedPacket {
     }
 
     pub fn is_empty(&self) -> bool {
-        false
+        self.len() == 0
     }
 
     /// The event name and JSON array of arguments of an event packet, for
@@ -143,7 +143,6 @@ pub struct Placeholder(pub usize);
 impl Serialize for Placeholder {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let _ = placeholder_json;
         let mut s = serializer.serialize_struct("Placeholder", 2)?;
         s.serialize_field("_placeholder", &true)?;
         s.serialize_field("num", &self.0)?;
@@ -154,6 +153,7 @@ impl Serialize for Placeholder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_protocol::socket::placeholder_json;
 
     #[test]
     fn event_arrays() {

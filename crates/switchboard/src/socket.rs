@@ -48,6 +48,9 @@ pub(crate) struct SocketShared {
     handlers: RwLock<HashMap<Box<str>, Arc<dyn ErasedHandler>>>,
     any_incoming: RwLock<Vec<Arc<AnyIncoming>>>,
     any_outgoing: RwLock<Vec<Arc<AnyOutgoing>>>,
+    /// Whether `any_outgoing` has a listener: read on every delivery, so a
+    /// flag rather than the lock; listeners are rare.
+    watched: AtomicBool,
     on_disconnect: Mutex<Vec<OnDisconnect>>,
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: Mutex<http::Extensions>,
@@ -95,6 +98,7 @@ impl Socket {
             handlers: RwLock::default(),
             any_incoming: RwLock::default(),
             any_outgoing: RwLock::default(),
+            watched: AtomicBool::new(false),
             on_disconnect: Mutex::default(),
             acks: Mutex::default(),
             data: Mutex::default(),
@@ -204,6 +208,7 @@ impl Socket {
     /// arguments, broadcasts included.
     pub fn on_any_outgoing(&self, listener: impl Fn(&Socket, &str, &str) + Send + Sync + 'static) {
         write(&self.0.any_outgoing).push(Arc::new(listener));
+        self.0.watched.store(true, Ordering::Release);
     }
 
     /// Calls `handler` once when the socket disconnects, with the reason.
@@ -339,7 +344,7 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        if !read(&self.0.any_outgoing).is_empty() {
+        if self.0.watched.load(Ordering::Acquire) {
             self.notify_outgoing(packet);
         }
         let session = &self.0.session;
@@ -438,6 +443,7 @@ impl Socket {
         write(&self.0.handlers).clear();
         write(&self.0.any_incoming).clear();
         write(&self.0.any_outgoing).clear();
+        self.0.watched.store(false, Ordering::Release);
     }
 }
 
