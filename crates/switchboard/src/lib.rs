@@ -17,22 +17,24 @@ mod io;
 mod middleware;
 mod namespace;
 mod reason;
+mod server_event;
 mod service;
 mod socket;
 
 pub use adapter::{
     AckResponse, Adapter, AdapterFactory, BoxFuture, BroadcastFlags, BroadcastOptions,
-    LocalAdapter, PersistedSession, RemoteSocket, RestoredSession, Room,
+    LocalAdapter, PersistedSession, RecoveryStats, RemoteSocket, Room,
 };
 pub use broadcast::Broadcast;
-pub use encode::{EncodedPacket, Parser, Placeholder};
+pub use encode::{EncodedPacket, PacketParts, Parser, Placeholder};
 pub use error::{AckError, AdapterError, EmitError};
 pub use event::{AckSender, Event, Payload};
 pub use handshake::Handshake;
 pub use io::{Io, IoBuilder};
 pub use middleware::{ConnectError, Middleware};
-pub use namespace::Namespace;
+pub use namespace::{Namespace, WeakNamespace};
 pub use reason::DisconnectReason;
+pub use server_event::ServerAck;
 pub use service::{IoFuture, IoLayer, IoService};
 pub use socket::{Ack, Emitter, Socket};
 pub use switchboard_engine::{Cors, RemoteAddr, Sid, bind};

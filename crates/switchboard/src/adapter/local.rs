@@ -7,10 +7,7 @@ use std::time::Duration;
 use switchboard_engine::Sid;
 use tokio::time::Instant;
 
-use super::{
-    AckResponse, Adapter, BoxFuture, BroadcastOptions, PersistedSession, RemoteSocket,
-    RestoredSession, Room,
-};
+use super::{AckResponse, Adapter, BoxFuture, BroadcastOptions, RemoteSocket, Room};
 use crate::encode::EncodedPacket;
 use crate::error::{AckError, AdapterError};
 use crate::namespace::{Namespace, NamespaceShared};
@@ -180,7 +177,7 @@ impl Adapter for LocalAdapter {
                     },
                 };
                 responses.push(AckResponse {
-                    socket: socket.sid(),
+                    socket: Some(socket.sid()),
                     result,
                 });
             }
@@ -259,17 +256,5 @@ impl Adapter for LocalAdapter {
 
     fn server_count(&self) -> BoxFuture<'_, usize> {
         Box::pin(std::future::ready(1))
-    }
-
-    fn persist_session(&self, _session: PersistedSession) {
-        // Recovery keeps nothing in the plain local adapter.
-    }
-
-    fn restore_session(
-        &self,
-        _pid: &str,
-        _offset: &str,
-    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
-        Box::pin(std::future::ready(Ok(None)))
     }
 }

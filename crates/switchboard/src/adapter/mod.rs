@@ -60,24 +60,59 @@ pub struct RemoteSocket {
 /// One socket's answer to a broadcast with acknowledgement.
 #[derive(Debug)]
 pub struct AckResponse {
-    pub socket: Sid,
+    /// The socket that answered; `None` for a socket on another server,
+    /// since clustered adapters (Node's Redis adapter among them) forward
+    /// only the answer.
+    pub socket: Option<Sid>,
     pub result: Result<Payload, AckError>,
 }
 
-/// A session kept for connection state recovery.
+/// A session kept for connection state recovery: what a socket that left
+/// for a recoverable reason gets back if its client returns in time.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PersistedSession {
     pub sid: Sid,
+    /// The private session id, known only to the client.
     pub pid: Str,
+    /// Its rooms, its own id included.
     pub rooms: Vec<Room>,
-    pub data: Option<Value>,
+    /// Its data ([`Socket::set_data`]); lives in this process only.
+    pub data: http::Extensions,
 }
 
-/// What recovery hands back: the session and every packet it missed.
-#[derive(Debug, Clone)]
-pub struct RestoredSession {
-    pub session: PersistedSession,
-    pub missed: Vec<EncodedPacket>,
+impl PersistedSession {
+    pub fn new(sid: Sid, pid: Str, rooms: Vec<Room>, data: http::Extensions) -> Self {
+        PersistedSession {
+            sid,
+            pid,
+            rooms,
+            data,
+        }
+    }
+}
+
+/// What an adapter keeps for connection state recovery, for observation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryStats {
+    /// Sessions waiting for their client to come back.
+    pub sessions: usize,
+    /// Packets kept for replay.
+    pub packets: usize,
+    /// Bytes those packets and their targets take.
+    pub bytes: usize,
+}
+
+impl std::ops::Add for RecoveryStats {
+    type Output = RecoveryStats;
+    fn add(self, other: RecoveryStats) -> RecoveryStats {
+        RecoveryStats {
+            sessions: self.sessions + other.sessions,
+            packets: self.packets + other.packets,
+            bytes: self.bytes + other.bytes,
+        }
+    }
 }
 
 /// Makes the adapter of each namespace.
@@ -157,13 +192,82 @@ pub trait Adapter: Send + Sync + 'static {
     /// Servers in the cluster, this one included.
     fn server_count(&self) -> BoxFuture<'_, usize>;
 
-    /// Keeps a disconnected session for connection state recovery.
-    fn persist_session(&self, session: PersistedSession);
-    /// The session `pid` with every packet after `offset`, or `None` when it
-    /// is unknown, expired, or a needed packet is gone: never a partial one.
+    /// Like `server_side_emit`, and resolves with one answer per other
+    /// server (the first argument each gave its acknowledgement), or an
+    /// error when not all answered within the adapter's request timeout.
+    fn server_side_emit_with_ack(
+        &self,
+        _event: String,
+        _args: String,
+    ) -> BoxFuture<'_, Result<Vec<Value>, AdapterError>> {
+        // No other server to answer.
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    // ---- connection state recovery ----
+    //
+    // Every hook has a default meaning "nothing is kept", so an adapter that
+    // does not support recovery (or a wrapper that does not delegate) makes
+    // clients fall back to fresh sessions, never to partial replays.
+
+    /// An offset for the next packet to keep, unique among the packets this
+    /// adapter keeps; the packet is then encoded with it as its last
+    /// argument and handed to [`Adapter::broadcast_kept`]. `None` when this
+    /// adapter keeps nothing (recovery is off).
+    fn new_offset(&self) -> Option<Str> {
+        None
+    }
+
+    /// Like `broadcast`, for a packet carrying `offset` (from `new_offset`)
+    /// as its last argument: also keeps it, with `opts`, for sessions that
+    /// recover later. Keeping and delivering are one step with respect to
+    /// [`Adapter::replay`], and packets reach each socket in the order kept.
+    fn broadcast_kept(
+        &self,
+        packet: EncodedPacket,
+        offset: Str,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let _ = offset;
+        self.broadcast(packet, opts)
+    }
+
+    /// Keeps a session that left for a recoverable reason.
+    fn persist_session(&self, session: PersistedSession) {
+        let _ = session;
+    }
+
+    /// Takes the session `pid` back, if it has not expired and the packets
+    /// after `offset` are still kept; `None` otherwise. A session is taken
+    /// once: a second client with the same `pid` gets a fresh one.
     fn restore_session(
         &self,
         pid: &str,
         offset: &str,
-    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>>;
+    ) -> BoxFuture<'_, Result<Option<PersistedSession>, AdapterError>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// The last step of a recovery: calls `join` once with every kept
+    /// packet after `offset` that `rooms` select, in order, while no kept
+    /// packet is being delivered. `join` queues them and makes the socket
+    /// reachable, so each packet reaches it exactly once: replayed if kept
+    /// before, live if after. Returns `false` without calling `join` when a
+    /// needed packet is gone, and `false` when `join` does (it could not
+    /// queue them); the caller then starts a fresh session.
+    fn replay(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+        join: &mut dyn FnMut(&[EncodedPacket]) -> bool,
+    ) -> bool {
+        let _ = (offset, rooms, join);
+        false
+    }
+
+    /// What this adapter keeps for recovery.
+    fn recovery_stats(&self) -> RecoveryStats {
+        RecoveryStats::default()
+    }
 }
