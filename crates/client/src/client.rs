@@ -1,0 +1,276 @@
+//! [`Client`]: one Engine.IO connection (socket.io-client's `Manager`) and
+//! the namespaces opened on it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::config::{ClientBuilder, Config, normalize_namespace};
+use crate::handlers::Handlers;
+use crate::outbox::Outbox;
+use crate::url::Target;
+use crate::{ClientError, Socket, driver};
+
+/// One connection to a server, carrying any number of namespaces.
+///
+/// Cheap to clone; every clone is the same connection. The connection lives
+/// until every namespace is disconnected ([`Socket::disconnect`]) or
+/// reconnection gives up: dropping the handles does not close it.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("target", &self.shared.target.host_header())
+            .field("open", &self.shared.namespaces().open)
+            .finish()
+    }
+}
+
+/// What the connection's task and every socket share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) target: Target,
+    pub(crate) outbox: Outbox,
+    namespaces: Mutex<Namespaces>,
+    /// Set once the connection should end for good.
+    closing: AtomicBool,
+    /// Why the last session ended, when it was an error.
+    last_error: Mutex<Option<ClientError>>,
+    /// Becomes true when the connection's task has ended.
+    done: watch::Sender<bool>,
+}
+
+/// The namespaces of the connection, and whether the Engine.IO session is
+/// open, under one lock: a namespace added while the session opens is sent
+/// its CONNECT exactly once, by whichever side sees the other.
+#[derive(Debug, Default)]
+pub(crate) struct Namespaces {
+    /// A handful at most, so a Vec searched linearly beats a map's memory.
+    pub(crate) sockets: Vec<Socket>,
+    pub(crate) open: bool,
+}
+
+impl Client {
+    /// Starts configuring a connection to `url` (`http://host:port`; a path
+    /// names the namespace, as in socket.io-client).
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    pub(crate) async fn connect(builder: ClientBuilder) -> Result<Socket, ClientError> {
+        let target = Target::parse(&builder.url)?;
+        let namespace = builder
+            .namespace
+            .clone()
+            .unwrap_or_else(|| target.namespace.clone());
+        let (done, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            config: builder.config,
+            target,
+            outbox: Outbox::default(),
+            namespaces: Mutex::new(Namespaces::default()),
+            closing: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            done,
+        });
+        let client = Client { shared };
+        let auth = client.shared.config.auth.clone();
+        let socket = client.add(&namespace, auth, builder.handlers);
+        let connecting = socket.wait_connected();
+        tokio::spawn(driver::run(client.shared.clone()));
+        let timeout = client.shared.config.connect_timeout;
+        match tokio::time::timeout(timeout, connecting).await {
+            Ok(Ok(())) => Ok(socket),
+            Ok(Err(e)) => {
+                client.close();
+                Err(e)
+            }
+            Err(_) => {
+                client.close();
+                Err(ClientError::Timeout)
+            }
+        }
+    }
+
+    /// Opens namespace `nsp` on this connection (or returns the socket
+    /// already open for it) and waits for the server's answer. Uses the
+    /// client's `auth`.
+    pub async fn socket(&self, nsp: &str) -> Result<Socket, ClientError> {
+        self.socket_with(nsp, self.shared.config.auth.clone(), |_| {})
+            .await
+    }
+
+    /// Like [`socket`](Self::socket), with its own `auth` and handlers
+    /// registered before the CONNECT is sent (so no event is missed).
+    pub async fn socket_with(
+        &self,
+        nsp: &str,
+        auth: Option<Value>,
+        register: impl FnOnce(&Socket),
+    ) -> Result<Socket, ClientError> {
+        let nsp = normalize_namespace(nsp);
+        if let Some(socket) = self.find(&nsp) {
+            socket.wait_connected().await?;
+            return Ok(socket);
+        }
+        if self.shared.is_closing() {
+            return Err(ClientError::Disconnected);
+        }
+        let socket = Socket::new(self.shared.clone(), &nsp, auth, Handlers::default());
+        register(&socket);
+        let connecting = socket.wait_connected();
+        self.shared.attach(socket.clone());
+        let timeout = self.shared.config.connect_timeout;
+        match tokio::time::timeout(timeout, connecting).await {
+            Ok(Ok(())) => Ok(socket),
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                socket.detach();
+                Err(ClientError::Timeout)
+            }
+        }
+    }
+
+    fn add(&self, nsp: &str, auth: Option<Value>, handlers: Handlers) -> Socket {
+        let socket = Socket::new(self.shared.clone(), nsp, auth, handlers);
+        self.shared.attach(socket.clone());
+        socket
+    }
+
+    fn find(&self, nsp: &str) -> Option<Socket> {
+        self.shared
+            .namespaces()
+            .sockets
+            .iter()
+            .find(|s| s.nsp() == nsp)
+            .cloned()
+    }
+
+    /// Whether the Engine.IO session is open right now.
+    pub fn is_open(&self) -> bool {
+        self.shared.namespaces().open
+    }
+
+    /// Closes the connection and every namespace on it, without
+    /// reconnecting; returns once the connection's task has ended.
+    pub async fn close_and_wait(&self) {
+        self.close();
+        self.shared.wait_done().await;
+    }
+
+    /// Why the last session ended, when it ended with an error (a protocol
+    /// violation by the server, a broken connection).
+    pub fn last_error(&self) -> Option<ClientError> {
+        self.shared
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the connection to close (every namespace, no reconnection).
+    pub fn close(&self) {
+        self.shared.request_close();
+    }
+}
+
+impl Shared {
+    pub(crate) fn namespaces(&self) -> MutexGuard<'_, Namespaces> {
+        // Held for a lookup or a push of a CONNECT, never across `.await`.
+        self.namespaces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a socket and, if the session is open, sends its CONNECT.
+    fn attach(&self, socket: Socket) {
+        let mut namespaces = self.namespaces();
+        if namespaces.open {
+            self.outbox.push_text(socket.connect_packet());
+        }
+        namespaces.sockets.push(socket);
+    }
+
+    /// Removes a socket; when it was the last, the connection closes, as
+    /// socket.io-client's manager does once no socket is active.
+    pub(crate) fn detach(&self, nsp: &str) {
+        let mut namespaces = self.namespaces();
+        namespaces.sockets.retain(|s| s.nsp() != nsp);
+        let last = namespaces.sockets.is_empty();
+        drop(namespaces);
+        if last {
+            self.request_close();
+        }
+    }
+
+    pub(crate) fn set_error(&self, error: ClientError) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    }
+
+    /// The connection ends for good: every socket is told, and forgotten
+    /// (which also ends the reference cycle between sockets and `Shared`).
+    pub(crate) fn abandon(&self, error: &ClientError) {
+        self.closing.store(true, Ordering::Release);
+        let sockets = std::mem::take(&mut self.namespaces().sockets);
+        for socket in sockets {
+            socket.abandon(error);
+        }
+    }
+
+    pub(crate) fn request_close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.outbox.wake.notify_one();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_done(&self) {
+        self.done.send_replace(true);
+    }
+
+    pub(crate) async fn wait_done(&self) {
+        let mut done = self.done.subscribe();
+        let _ = done.wait_for(|d| *d).await;
+    }
+
+    /// Every socket, for the connection's task to notify.
+    pub(crate) fn sockets(&self) -> Vec<Socket> {
+        self.namespaces().sockets.clone()
+    }
+
+    pub(crate) fn socket(&self, nsp: &str) -> Option<Socket> {
+        self.namespaces()
+            .sockets
+            .iter()
+            .find(|s| s.nsp() == nsp)
+            .cloned()
+    }
+
+    /// The session opened: clears what was queued for the previous one and
+    /// sends every namespace's CONNECT.
+    pub(crate) fn opened(&self) {
+        let mut namespaces = self.namespaces();
+        self.outbox.clear();
+        namespaces.open = true;
+        for socket in &namespaces.sockets {
+            self.outbox.push_text(socket.connect_packet());
+        }
+    }
+
+    /// The session ended: every namespace is disconnected with `reason`.
+    /// With `final_` set (no reconnection), sockets are also told that no
+    /// answer will come.
+    pub(crate) fn closed(&self, reason: &str, final_: bool) {
+        self.namespaces().open = false;
+        for socket in self.sockets() {
+            socket.transport_closed(reason, final_);
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! [`ClientBuilder`]: every setting, its default (socket.io-client's where it
+//! has one), and the handlers of the first namespace.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::handlers::Handlers;
+use crate::{Client, ClientError, Event, Socket};
+
+/// An Engine.IO transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// HTTP long-polling: a pending GET for the server's packets, a POST for ours.
+    Polling,
+    WebSocket,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Polling => "polling",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Settings shared by every namespace of one connection; fixed at connect.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) path: String,
+    pub(crate) transports: Vec<Transport>,
+    pub(crate) upgrade: bool,
+    pub(crate) local_address: Option<IpAddr>,
+    pub(crate) auth: Option<Value>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) reconnection: bool,
+    pub(crate) reconnection_attempts: Option<u32>,
+    pub(crate) reconnection_delay: Duration,
+    pub(crate) reconnection_delay_max: Duration,
+    pub(crate) randomization_factor: f64,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_attachments: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: "/socket.io/".to_owned(),
+            transports: vec![Transport::Polling, Transport::WebSocket],
+            upgrade: true,
+            local_address: None,
+            auth: None,
+            query: Vec::new(),
+            reconnection: true,
+            reconnection_attempts: None,
+            reconnection_delay: Duration::from_secs(1),
+            reconnection_delay_max: Duration::from_secs(5),
+            randomization_factor: 0.5,
+            ack_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(20),
+            max_message_size: 64 << 20,
+            max_attachments: 10,
+        }
+    }
+}
+
+/// Builds a [`Client`] and connects its first namespace; see
+/// [`Client::builder`].
+pub struct ClientBuilder {
+    pub(crate) url: String,
+    pub(crate) config: Config,
+    pub(crate) namespace: Option<String>,
+    pub(crate) handlers: Handlers,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.url)
+            .field("config", &self.config)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: &str) -> Self {
+        ClientBuilder {
+            url: url.to_owned(),
+            config: Config::default(),
+            namespace: None,
+            handlers: Handlers::default(),
+        }
+    }
+
+    /// The Engine.IO path on the server. Default `/socket.io/`.
+    pub fn path(mut self, path: &str) -> Self {
+        let mut path = path.to_owned();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.config.path = path;
+        self
+    }
+
+    /// Transports to use, in order. Default `[Polling, WebSocket]`: open with
+    /// long-polling, then upgrade to WebSocket, as socket.io-client does.
+    /// `[WebSocket]` opens a WebSocket directly; `[Polling]` never upgrades.
+    pub fn transports(mut self, transports: &[Transport]) -> Self {
+        if !transports.is_empty() {
+            self.config.transports = transports.to_vec();
+        }
+        self
+    }
+
+    /// Whether to upgrade from polling to WebSocket when both are allowed.
+    /// Default true.
+    pub fn upgrade(mut self, upgrade: bool) -> Self {
+        self.config.upgrade = upgrade;
+        self
+    }
+
+    /// The local IP address the client's TCP connections bind to. Default:
+    /// chosen by the system. A load with more connections than one source
+    /// address has ports spreads them over 127.0.0.2, 127.0.0.3, ...
+    pub fn local_address(mut self, address: IpAddr) -> Self {
+        self.config.local_address = Some(address);
+        self
+    }
+
+    /// The CONNECT payload of every namespace (socket.io-client's `auth`).
+    /// Default none. It should be an object: connection state recovery adds
+    /// its `pid` and `offset` to it.
+    pub fn auth(mut self, auth: Value) -> Self {
+        self.config.auth = Some(auth);
+        self
+    }
+
+    /// Adds a query parameter to every Engine.IO request.
+    pub fn query(mut self, key: &str, value: &str) -> Self {
+        self.config.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Reconnect after the connection is lost. Default true.
+    pub fn reconnection(mut self, reconnect: bool) -> Self {
+        self.config.reconnection = reconnect;
+        self
+    }
+
+    /// Gives up after this many failed attempts in a row. Default unlimited.
+    pub fn reconnection_attempts(mut self, attempts: u32) -> Self {
+        self.config.reconnection_attempts = Some(attempts);
+        self
+    }
+
+    /// First delay before reconnecting; it doubles per failed attempt.
+    /// Default 1 s.
+    pub fn reconnection_delay(mut self, delay: Duration) -> Self {
+        self.config.reconnection_delay = delay;
+        self
+    }
+
+    /// Longest delay between attempts. Default 5 s.
+    pub fn reconnection_delay_max(mut self, delay: Duration) -> Self {
+        self.config.reconnection_delay_max = delay;
+        self
+    }
+
+    /// Jitter: each delay is moved by up to this fraction, up or down.
+    /// Default 0.5. Clamped to 0..=1.
+    pub fn randomization_factor(mut self, factor: f64) -> Self {
+        self.config.randomization_factor = factor.clamp(0.0, 1.0);
+        self
+    }
+
+    /// How long [`Socket::emit_with_ack`] waits. Default 10 s.
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ack_timeout = timeout;
+        self
+    }
+
+    /// How long the handshake plus the namespace's CONNECT may take.
+    /// Default 20 s (socket.io-client's `timeout`).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest message accepted from the server, in bytes; a larger one
+    /// closes the connection with [`ClientError::Protocol`]. Default 64 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes.max(1);
+        self
+    }
+
+    /// Most binary attachments one received packet may announce. Default 10.
+    pub fn max_attachments(mut self, count: usize) -> Self {
+        self.config.max_attachments = count;
+        self
+    }
+
+    /// The namespace of the socket [`connect`](Self::connect) returns.
+    /// Default `/`, or the URL's path when it has one.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(normalize_namespace(namespace));
+        self
+    }
+
+    /// Calls `handler` for every `event` the server sends this namespace,
+    /// inline on the connection's task: keep it short.
+    pub fn on(
+        mut self,
+        event: &str,
+        handler: impl Fn(&Socket, &Event) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers
+            .events
+            .entry(event.into())
+            .or_default()
+            .push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` for every event, after the handlers of its name.
+    pub fn on_any(mut self, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) -> Self {
+        self.handlers.any.push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` after each (re)connection of the namespace.
+    pub fn on_connect(mut self, handler: impl Fn(&Socket) + Send + Sync + 'static) -> Self {
+        self.handlers.connect.push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` with socket.io-client's reason when the namespace
+    /// disconnects (`transport close`, `io server disconnect`, ...).
+    pub fn on_disconnect(
+        mut self,
+        handler: impl Fn(&Socket, &str) + Send + Sync + 'static,
+    ) -> Self {
+        self.handlers.disconnect.push(Arc::new(handler));
+        self
+    }
+
+    /// Opens the connection and the namespace; resolves once the server
+    /// answers the namespace's CONNECT.
+    ///
+    /// A first connection that fails is an error, not retried: reconnection
+    /// is for connections that were up. A refusal (`CONNECT_ERROR`, e.g. from
+    /// a middleware) is [`ClientError::ConnectRefused`].
+    pub async fn connect(self) -> Result<Socket, ClientError> {
+        Client::connect(self).await
+    }
+}
+
+/// `admin` → `/admin`; `/admin/` stays as given by the server's rules, with
+/// only a missing leading slash added.
+pub(crate) fn normalize_namespace(namespace: &str) -> String {
+    if namespace.starts_with('/') {
+        namespace.to_owned()
+    } else {
+        format!("/{namespace}")
+    }
+}

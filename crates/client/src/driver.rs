@@ -1,0 +1,459 @@
+//! The connection's task: open an Engine.IO session, run it until it ends,
+//! reconnect with backoff, until the client closes or gives up.
+//!
+//! One task per connection owns the transport, the heartbeat deadline (its
+//! only timer) and the Socket.IO decoding; sockets reach it through the
+//! outbox. Handlers run inline here.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt as _, StreamExt as _};
+use http::Method;
+use switchboard_protocol::Str;
+use switchboard_protocol::engine::{OpenPacket, Packet, decode_payload, encode_payload_into};
+use tokio::time::{Instant, Sleep};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::ClientError;
+use crate::backoff::Backoff;
+use crate::client::Shared;
+use crate::config::Transport;
+use crate::encode::OutFrame;
+use crate::polling::{self, Conn, InFlight};
+use crate::receive::Receiver;
+use crate::websocket::{self, Ws};
+
+/// socket.io-client's disconnect reasons.
+const TRANSPORT_CLOSE: &str = "transport close";
+const TRANSPORT_ERROR: &str = "transport error";
+const PARSE_ERROR: &str = "parse error";
+const PING_TIMEOUT: &str = "ping timeout";
+const CLIENT_DISCONNECT: &str = "io client disconnect";
+
+/// How long a closing connection waits for its last packets to go out.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let config = &shared.config;
+    let backoff = Backoff {
+        min: config.reconnection_delay,
+        max: config.reconnection_delay_max,
+        jitter: config.randomization_factor,
+    };
+    let mut receiver = Receiver::new(config.max_attachments);
+    let mut attempts: u32 = 0;
+    let mut ever_open = false;
+    loop {
+        let opened = tokio::select! {
+            opened = tokio::time::timeout(config.connect_timeout, open(&shared)) => {
+                opened.unwrap_or(Err(ClientError::Timeout))
+            }
+            () = until_closing(&shared) => break,
+        };
+        match opened {
+            Ok((handshake, transport)) => {
+                ever_open = true;
+                attempts = 0;
+                receiver.reset();
+                let reason = session(&shared, &mut receiver, handshake, transport).await;
+                let final_ =
+                    reason == CLIENT_DISCONNECT || shared.is_closing() || !config.reconnection;
+                shared.closed(reason, final_);
+                if final_ {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "connection attempt failed");
+                // A first connection that fails is the caller's error, not
+                // something to retry behind its back.
+                if !ever_open {
+                    shared.abandon(&e);
+                    break;
+                }
+                if config
+                    .reconnection_attempts
+                    .is_some_and(|max| attempts >= max)
+                {
+                    shared.abandon(&e);
+                    break;
+                }
+            }
+        }
+        let delay = backoff.delay(attempts, rand::random::<f64>());
+        attempts = attempts.saturating_add(1);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = until_closing(&shared) => break,
+        }
+    }
+    shared.abandon(&ClientError::Disconnected);
+    shared.outbox.clear();
+    shared.mark_done();
+}
+
+/// Resolves once the client is asked to close. Takes outbox wake-ups too;
+/// a session drains the outbox when it starts, so none is lost.
+async fn until_closing(shared: &Shared) {
+    while !shared.is_closing() {
+        shared.outbox.wake.notified().await;
+    }
+}
+
+/// A freshly opened Engine.IO session's transport.
+enum Opened {
+    WebSocket(Box<Ws>),
+    Polling {
+        conn: Conn,
+        /// Packets that came with the open packet in the handshake's body.
+        rest: Vec<Packet>,
+    },
+}
+
+async fn open(shared: &Arc<Shared>) -> Result<(OpenPacket, Opened), ClientError> {
+    match shared.config.transports.first() {
+        Some(Transport::WebSocket) => {
+            let mut ws = websocket::open(shared, None).await?;
+            loop {
+                let packet = match ws.next().await {
+                    Some(Ok(Message::Text(text))) => Packet::decode_text(to_str(text.into())?),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(_)) => return Err(handshake("no open packet")),
+                    Some(Err(e)) => return Err(websocket::read_error(e)),
+                    None => return Err(handshake("closed before the open packet")),
+                };
+                return match packet {
+                    Ok(Packet::Open(open)) => Ok((open, Opened::WebSocket(Box::new(ws)))),
+                    _ => Err(handshake("the first message is not an open packet")),
+                };
+            }
+        }
+        _ => {
+            let target = polling::target(shared, None);
+            let max = shared.config.max_message_size;
+            let (conn, body) =
+                polling::request(shared, None, Method::GET, target, Bytes::new(), max).await;
+            let mut packets = decode_payload(body?).map_err(|e| protocol(&e))?;
+            let Some(Ok(Packet::Open(open))) = packets.next() else {
+                return Err(handshake("the first packet is not an open packet"));
+            };
+            let rest = packets
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| protocol(&e))?;
+            Ok((open, Opened::Polling { conn, rest }))
+        }
+    }
+}
+
+/// Runs one session until it ends; returns socket.io-client's reason.
+async fn session(
+    shared: &Arc<Shared>,
+    receiver: &mut Receiver,
+    handshake: OpenPacket,
+    transport: Opened,
+) -> &'static str {
+    shared.opened();
+    let heartbeat = Duration::from_millis(
+        handshake
+            .ping_interval
+            .saturating_add(handshake.ping_timeout),
+    );
+    let deadline = tokio::time::sleep(heartbeat);
+    tokio::pin!(deadline);
+    let mut link = Link {
+        shared,
+        receiver,
+        heartbeat,
+    };
+    let result = match transport {
+        Opened::WebSocket(ws) => link.websocket(*ws, deadline.as_mut()).await,
+        Opened::Polling { conn, rest } => {
+            let upgrade = shared.config.upgrade
+                && shared.config.transports.contains(&Transport::WebSocket)
+                && handshake.upgrades.iter().any(|u| u == "websocket");
+            let polled = link
+                .polling(&handshake, conn, rest, upgrade, deadline.as_mut())
+                .await;
+            match polled {
+                Ok(Polled::Upgraded(ws)) => link.websocket(*ws, deadline.as_mut()).await,
+                Ok(Polled::Ended(reason)) => Ok(reason),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match result {
+        Ok(reason) => reason,
+        Err(e) => {
+            tracing::debug!(error = %e, "connection closed");
+            let reason = match e {
+                ClientError::Protocol(_) => PARSE_ERROR,
+                _ => TRANSPORT_ERROR,
+            };
+            shared.set_error(e);
+            reason
+        }
+    }
+}
+
+/// How a polling session ended.
+enum Polled {
+    Upgraded(Box<Ws>),
+    Ended(&'static str),
+}
+
+/// What the session loop does after an Engine.IO packet.
+enum Step {
+    Continue,
+    Pong(Str),
+    Close,
+}
+
+struct Link<'a> {
+    shared: &'a Arc<Shared>,
+    receiver: &'a mut Receiver,
+    /// pingInterval + pingTimeout: the server is dead when no ping came
+    /// for this long.
+    heartbeat: Duration,
+}
+
+impl Link<'_> {
+    fn packet(&mut self, packet: Packet, deadline: Pin<&mut Sleep>) -> Result<Step, ClientError> {
+        Ok(match packet {
+            Packet::Message(text) => {
+                self.receiver.text(self.shared, text)?;
+                Step::Continue
+            }
+            Packet::Binary(bytes) => {
+                self.receiver.binary(self.shared, bytes)?;
+                Step::Continue
+            }
+            Packet::Ping(data) => {
+                deadline.reset(Instant::now() + self.heartbeat);
+                Step::Pong(data)
+            }
+            Packet::Close => Step::Close,
+            Packet::Pong(_) | Packet::Noop | Packet::Upgrade => Step::Continue,
+            Packet::Open(_) => return Err(ClientError::Protocol("a second open packet".into())),
+        })
+    }
+
+    async fn websocket(
+        &mut self,
+        mut ws: Ws,
+        mut deadline: Pin<&mut Sleep>,
+    ) -> Result<&'static str, ClientError> {
+        let shared = self.shared;
+        let mut batch = Vec::new();
+        // Whatever was queued before this transport took over goes first.
+        let mut woken = true;
+        loop {
+            if woken {
+                woken = false;
+                shared.outbox.take(&mut batch);
+                if !batch.is_empty() {
+                    for frame in batch.drain(..) {
+                        ws.feed(to_message(frame))
+                            .await
+                            .map_err(websocket::write_error)?;
+                    }
+                    ws.flush().await.map_err(websocket::write_error)?;
+                }
+                if batch.capacity() > 64 {
+                    batch = Vec::new();
+                }
+                if shared.is_closing() {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+                    return Ok(CLIENT_DISCONNECT);
+                }
+            }
+            tokio::select! {
+                biased;
+                message = ws.next() => {
+                    let packet = match message {
+                        Some(Ok(Message::Text(text))) => Packet::decode_text(to_str(text.into())?),
+                        Some(Ok(Message::Binary(bytes))) => Ok(Packet::Binary(bytes)),
+                        Some(Ok(Message::Close(_))) | None => return Ok(TRANSPORT_CLOSE),
+                        Some(Ok(_)) => continue,
+                        Some(Err(e)) => return Err(websocket::read_error(e)),
+                    };
+                    match self.packet(packet.map_err(|e| protocol(&e))?, deadline.as_mut())? {
+                        Step::Continue => {}
+                        Step::Pong(data) => {
+                            let pong = Message::text(format!("3{data}"));
+                            ws.send(pong).await.map_err(websocket::write_error)?;
+                        }
+                        Step::Close => return Ok(TRANSPORT_CLOSE),
+                    }
+                }
+                () = shared.outbox.wake.notified() => woken = true,
+                () = deadline.as_mut() => return Ok(PING_TIMEOUT),
+            }
+        }
+    }
+
+    async fn polling(
+        &mut self,
+        handshake: &OpenPacket,
+        mut get_conn: Conn,
+        rest: Vec<Packet>,
+        upgrade: bool,
+        mut deadline: Pin<&mut Sleep>,
+    ) -> Result<Polled, ClientError> {
+        let shared = self.shared;
+        let sid = handshake.sid.as_str();
+        let max_body = shared.config.max_message_size;
+        let budget = usize::try_from(handshake.max_payload).unwrap_or(usize::MAX);
+        for packet in rest {
+            match self.packet(packet, deadline.as_mut())? {
+                Step::Continue => {}
+                Step::Pong(data) => shared.outbox.push_text(format!("3{data}")),
+                Step::Close => return Ok(Polled::Ended(TRANSPORT_CLOSE)),
+            }
+        }
+        let mut post_conn: Conn = None;
+        let mut get: Option<InFlight> = None;
+        let mut post: Option<InFlight> = None;
+        let mut probe: Option<Probe> = upgrade.then(|| {
+            let shared = shared.clone();
+            let sid = sid.to_owned();
+            Box::pin(async move { websocket::probe(&shared, &sid).await }) as Probe
+        });
+        // Set once the probe succeeded: polling pauses (no new requests)
+        // and the upgrade completes when both requests have returned.
+        let mut upgraded: Option<Ws> = None;
+        let mut batch = Vec::new();
+        let mut body = Vec::new();
+        loop {
+            let closing = shared.is_closing();
+            if upgraded.is_some() && get.is_none() && post.is_none() {
+                if let Some(mut ws) = upgraded.take() {
+                    ws.send(Message::text("5"))
+                        .await
+                        .map_err(websocket::write_error)?;
+                    return Ok(Polled::Upgraded(Box::new(ws)));
+                }
+            }
+            if post.is_none() && upgraded.is_none() {
+                shared.outbox.take_within(&mut batch, budget, polling_len);
+                if batch.is_empty() && closing {
+                    // Tell the server, as socket.io-client does on polling.
+                    let target = polling::target(shared, Some(sid));
+                    let close = Bytes::from_static(b"1");
+                    let request = polling::request(
+                        shared,
+                        post_conn.take(),
+                        Method::POST,
+                        target,
+                        close,
+                        max_body,
+                    );
+                    let _ = tokio::time::timeout(CLOSE_GRACE, request).await;
+                    return Ok(Polled::Ended(CLIENT_DISCONNECT));
+                }
+                if !batch.is_empty() {
+                    body.clear();
+                    let frames: Vec<_> = batch.drain(..).map(to_frame).collect();
+                    encode_payload_into(&frames, &mut body);
+                    let target = polling::target(shared, Some(sid));
+                    let payload = Bytes::copy_from_slice(&body);
+                    let conn = post_conn.take();
+                    let shared = shared.clone();
+                    post = Some(Box::pin(async move {
+                        polling::request(&shared, conn, Method::POST, target, payload, max_body)
+                            .await
+                    }));
+                }
+            }
+            if get.is_none() && upgraded.is_none() && !closing {
+                let target = polling::target(shared, Some(sid));
+                let conn = get_conn.take();
+                let shared = shared.clone();
+                get = Some(Box::pin(async move {
+                    polling::request(&shared, conn, Method::GET, target, Bytes::new(), max_body)
+                        .await
+                }));
+            }
+            tokio::select! {
+                biased;
+                (conn, answer) = pending_or(&mut get) => {
+                    get = None;
+                    get_conn = conn;
+                    let packets = decode_payload(answer?).map_err(|e| protocol(&e))?;
+                    for packet in packets {
+                        match self.packet(packet.map_err(|e| protocol(&e))?, deadline.as_mut())? {
+                            Step::Continue => {}
+                            Step::Pong(data) => shared.outbox.push_text(format!("3{data}")),
+                            Step::Close => return Ok(Polled::Ended(TRANSPORT_CLOSE)),
+                        }
+                    }
+                }
+                (conn, answer) = pending_or(&mut post) => {
+                    post = None;
+                    post_conn = conn;
+                    answer?;
+                }
+                probed = pending_or(&mut probe) => {
+                    probe = None;
+                    match probed {
+                        Ok(ws) => upgraded = Some(ws),
+                        // As socket.io-client: a failed upgrade leaves the
+                        // session on polling.
+                        Err(e) => tracing::debug!(error = %e, "upgrade failed; staying on polling"),
+                    }
+                }
+                () = shared.outbox.wake.notified() => {}
+                () = deadline.as_mut() => return Ok(Polled::Ended(PING_TIMEOUT)),
+            }
+        }
+    }
+}
+
+type Probe = Pin<Box<dyn Future<Output = Result<Ws, ClientError>> + Send>>;
+
+/// The output of `future` if there is one in flight; otherwise never.
+async fn pending_or<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
+    match future {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+fn to_message(frame: OutFrame) -> Message {
+    match frame {
+        OutFrame::Text(text) => Message::text(text),
+        OutFrame::Binary(bytes) => Message::Binary(bytes),
+    }
+}
+
+fn to_frame(frame: OutFrame) -> switchboard_protocol::engine::Frame {
+    match frame {
+        OutFrame::Text(text) => switchboard_protocol::engine::Frame::Text(Str::from(text)),
+        OutFrame::Binary(bytes) => switchboard_protocol::engine::Frame::Binary(bytes),
+    }
+}
+
+/// Bytes a frame takes in a polling payload.
+fn polling_len(frame: &OutFrame) -> usize {
+    match frame {
+        OutFrame::Text(text) => text.len(),
+        OutFrame::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+    }
+}
+
+fn to_str(bytes: Bytes) -> Result<Str, ClientError> {
+    // tungstenite checked the UTF-8 already; `Str` checks it once more
+    // (bytes already in cache) rather than trusting it unchecked.
+    Str::from_utf8(bytes).map_err(|_| ClientError::Protocol("invalid UTF-8".into()))
+}
+
+fn protocol(e: &impl std::fmt::Display) -> ClientError {
+    ClientError::Protocol(e.to_string())
+}
+
+fn handshake(why: &str) -> ClientError {
+    ClientError::Handshake(why.to_owned())
+}

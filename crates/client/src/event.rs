@@ -1,0 +1,273 @@
+//! [`Event`]: an event from the server, its arguments kept as the JSON text
+//! they arrived in until a handler asks for them.
+
+use std::cell::{Cell, OnceCell};
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserializer, Serialize};
+use serde_json::value::RawValue;
+use switchboard_protocol::Str;
+
+use crate::{ClientError, Socket};
+
+/// One event received on a namespace.
+pub struct Event {
+    name: String,
+    /// The whole JSON array as received: `["name", arg, ...]`.
+    data: Str,
+    binary: Vec<Bytes>,
+    /// The socket and ack id when the server asked for an acknowledgement.
+    ack: Option<(Socket, u64)>,
+    acked: Cell<bool>,
+    /// `[arg, ...]`, built the first time a handler asks for the text.
+    args_json: OnceCell<String>,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.name)
+            .field("data", &self.data)
+            .field("binary", &self.binary.len())
+            .field("ack", &self.ack.as_ref().map(|(_, id)| id))
+            .finish()
+    }
+}
+
+impl Event {
+    pub(crate) fn new(
+        name: String,
+        data: Str,
+        binary: Vec<Bytes>,
+        ack: Option<(Socket, u64)>,
+    ) -> Event {
+        Event {
+            name,
+            data,
+            binary,
+            ack,
+            acked: Cell::new(false),
+            args_json: OnceCell::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The arguments after the event name, as one JSON array's text
+    /// (`[]` when there are none). Binary arguments appear as
+    /// `{"_placeholder":true,"num":N}`; their bytes are in [`binary`](Self::binary).
+    pub fn args_json(&self) -> &str {
+        self.args_json.get_or_init(|| args_text(&self.data))
+    }
+
+    /// The arguments after the event name, deserialised as one sequence: a
+    /// tuple for positional arguments, `Vec<Value>` for any. Extra arguments
+    /// are ignored, as a JavaScript handler ignores them. Parses the text it
+    /// arrived in, without building [`args_json`](Self::args_json).
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(&self.data);
+        let value = de.deserialize_seq(SkipFirst(PhantomData))?;
+        de.end()?;
+        Ok(value)
+    }
+
+    /// The binary attachments, in placeholder order.
+    pub fn binary(&self) -> &[Bytes] {
+        &self.binary
+    }
+
+    /// Whether the server waits for an acknowledgement.
+    pub fn wants_ack(&self) -> bool {
+        self.ack.is_some()
+    }
+
+    /// Acknowledges with one argument. Does nothing when the server asked
+    /// for no acknowledgement or one was already sent.
+    pub fn ack<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), ClientError> {
+        self.ack_with(|socket, id| socket.send_ack(id, data, Vec::new(), false))
+    }
+
+    /// Acknowledges with several arguments (a tuple or a sequence).
+    pub fn ack_args<T: Serialize + ?Sized>(&self, args: &T) -> Result<(), ClientError> {
+        self.ack_with(|socket, id| socket.send_ack(id, args, Vec::new(), true))
+    }
+
+    /// Acknowledges with an argument array holding placeholders for `binary`.
+    pub fn ack_binary<T: Serialize + ?Sized>(
+        &self,
+        args: &T,
+        binary: Vec<Bytes>,
+    ) -> Result<(), ClientError> {
+        self.ack_with(|socket, id| socket.send_ack(id, args, binary, true))
+    }
+
+    fn ack_with(
+        &self,
+        send: impl FnOnce(&Socket, u64) -> Result<(), ClientError>,
+    ) -> Result<(), ClientError> {
+        let Some((socket, id)) = &self.ack else {
+            return Ok(());
+        };
+        if self.acked.replace(true) {
+            return Ok(());
+        }
+        send(socket, *id)
+    }
+}
+
+/// The answer to an emit with an acknowledgement, for callers that want
+/// every argument or the binary ones ([`Socket::emit_with_ack_raw`]).
+#[derive(Debug, Clone)]
+pub struct AckReply {
+    /// The acknowledgement's arguments as one JSON array's text.
+    pub(crate) data: Str,
+    pub(crate) binary: Vec<Bytes>,
+}
+
+impl AckReply {
+    pub fn args_json(&self) -> &str {
+        &self.data
+    }
+
+    /// Every argument as one sequence (a tuple, `Vec<Value>`, ...).
+    pub fn args<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.data)
+    }
+
+    /// The first argument (`null` when there is none), as
+    /// socket.io-client's `emitWithAck` resolves.
+    pub fn first<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(&self.data);
+        let value = de.deserialize_seq(First(PhantomData))?;
+        de.end()?;
+        Ok(value)
+    }
+
+    pub fn binary(&self) -> &[Bytes] {
+        &self.binary
+    }
+}
+
+/// `["name",a,b]` → `[a,b]`.
+fn args_text(data: &str) -> String {
+    // The decoder checked that this is an array whose first element is a
+    // string or number; the parser, not a scan by hand, finds where the
+    // elements are, since the name may hold escaped quotes and commas.
+    let items: Vec<&RawValue> = serde_json::from_str(data).unwrap_or_default();
+    let mut out = String::with_capacity(data.len());
+    out.push('[');
+    for (i, item) in items.iter().skip(1).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item.get());
+    }
+    out.push(']');
+    out
+}
+
+/// Deserialises `T` from the elements of an array after the first.
+struct SkipFirst<T>(PhantomData<T>);
+
+impl<'de, T: de::Deserialize<'de>> Visitor<'de> for SkipFirst<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        seq.next_element::<IgnoredAny>()?;
+        let value = T::deserialize(Rest(&mut seq))?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(value)
+    }
+}
+
+/// Deserialises `T` from the first element of an array, `null` if empty.
+struct First<T>(PhantomData<T>);
+
+impl<'de, T: de::Deserialize<'de>> Visitor<'de> for First<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an argument array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let value = match seq.next_element::<T>()? {
+            Some(value) => value,
+            None => T::deserialize(serde_json::Value::Null).map_err(de::Error::custom)?,
+        };
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(value)
+    }
+}
+
+/// The rest of a sequence, seen as a sequence of its own.
+struct Rest<'a, A>(&'a mut A);
+
+impl<'de, A: SeqAccess<'de>> Deserializer<'de> for Rest<'_, A> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_seq(self.0)
+    }
+
+    /// `()` for handlers that take no arguments; any arguments are ignored.
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_unit()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn event(data: &'static str) -> Event {
+        Event::new("e".into(), Str::from_static(data), Vec::new(), None)
+    }
+
+    #[test]
+    fn arguments_after_the_name() {
+        let ev = event(r#"["a\",b",1,{"x":[2]},"s"]"#);
+        assert_eq!(ev.args_json(), r#"[1,{"x":[2]},"s"]"#);
+        let (n, obj): (u32, Value) = ev.args().unwrap();
+        assert_eq!((n, obj), (1, json!({"x": [2]})));
+        let all: Vec<Value> = ev.args().unwrap();
+        assert_eq!(all.len(), 3);
+        ev.args::<()>().unwrap();
+        assert!(ev.args::<(String,)>().is_err());
+        let ev = event(r#"["only"]"#);
+        assert_eq!(ev.args_json(), "[]");
+        assert!(ev.args::<Vec<Value>>().unwrap().is_empty());
+    }
+
+    #[test]
+    fn first_argument_of_an_ack() {
+        let reply = AckReply {
+            data: Str::from_static(r#"[{"ok":true},2]"#),
+            binary: Vec::new(),
+        };
+        assert_eq!(reply.first::<Value>().unwrap(), json!({"ok": true}));
+        let empty = AckReply {
+            data: Str::from_static("[]"),
+            binary: Vec::new(),
+        };
+        empty.first::<()>().unwrap();
+        assert_eq!(empty.first::<Option<u8>>().unwrap(), None);
+    }
+}
