@@ -89,17 +89,32 @@ impl Broadcast {
     }
 
     fn send(self, json: &str) {
+        let adapter = self.ns.adapter().clone();
+        // With recovery on, a packet that is not volatile is kept for
+        // clients that drop; its offset is appended before the one
+        // encoding, so every recipient still shares the same bytes.
+        let offset = match self.opts.flags.volatile {
+            false => adapter.new_offset(),
+            true => None,
+        };
+        let json = match &offset {
+            Some(offset) => std::borrow::Cow::Owned(crate::recovery::with_offset(json, offset)),
+            None => std::borrow::Cow::Borrowed(json),
+        };
         let packet = EncodedPacket::new(
             self.ns.0.parser(),
             PacketType::Event,
             self.ns.name(),
             None,
             self.binary,
-            Some(json),
+            Some(&json),
         );
-        let adapter = self.ns.adapter().clone();
         run(Box::pin(async move {
-            if let Err(error) = adapter.broadcast(packet, self.opts).await {
+            let sent = match offset {
+                Some(offset) => adapter.broadcast_kept(packet, offset, self.opts).await,
+                None => adapter.broadcast(packet, self.opts).await,
+            };
+            if let Err(error) = sent {
                 tracing::warn!(%error, "broadcast to other servers failed");
             }
         }));

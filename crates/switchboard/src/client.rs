@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use crate::encode::{EncodedPacket, Parser};
 use crate::event::Payload;
 use crate::io::IoShared;
-use crate::middleware::ConnectError;
+use crate::middleware::{ConnectError, Middleware};
 use crate::namespace::Namespace;
 use crate::reason::DisconnectReason;
 use crate::socket::Socket;
@@ -189,46 +189,92 @@ impl Client {
             }
             None => Value::Object(Default::default()),
         };
-        let socket = Socket::new(ns.0.clone(), self, auth);
+        let resume = ns.0.recovery().and_then(|recovery| {
+            let (pid, offset) = recovery_request(&auth)?;
+            Some((recovery.skip_middlewares, pid, offset))
+        });
         let middlewares = ns.middlewares();
-        if middlewares.is_empty() {
-            return self.finish_connect(&ns, socket);
+        if resume.is_none() && middlewares.is_empty() {
+            let socket = Socket::new(ns.0.clone(), self, auth, None);
+            self.finish_connect(&ns, socket, None);
+            return;
         }
         let client = self.clone();
-        tokio::spawn(async move {
-            for middleware in middlewares {
-                if let Err(refusal) = middleware.check(&socket).await {
-                    lock(&client.namespaces).connecting.remove(ns.name());
-                    client.send_connect_error(&Str::from(ns.name().to_owned()), &refusal);
-                    return;
-                }
-            }
-            client.finish_connect(&ns, socket);
-        });
+        tokio::spawn(async move { client.admit(ns, auth, resume, middlewares).await });
     }
 
-    fn finish_connect(self: &Arc<Self>, ns: &Namespace, socket: Socket) {
+    /// The asynchronous part of a CONNECT: recovering a session (when the
+    /// client asks for one), then the middleware.
+    async fn admit(
+        self: Arc<Self>,
+        ns: Namespace,
+        auth: Value,
+        resume: Option<(bool, String, String)>,
+        middlewares: Vec<Arc<dyn Middleware>>,
+    ) {
+        let mut skip_middlewares = false;
+        let mut restored = None;
+        if let Some((skip, pid, offset)) = resume {
+            skip_middlewares = skip;
+            match ns.adapter().restore_session(&pid, &offset).await {
+                Ok(Some(session)) => restored = Some((session, offset)),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "restoring a session failed"),
+            }
+        }
+        // At most twice: a recovery whose replay turns out impossible once
+        // the middleware has run starts again as a fresh session.
+        loop {
+            let (session, resume) = match restored.take() {
+                Some((session, offset)) => {
+                    let rooms = session.rooms.clone();
+                    (Some(session), Some((offset, rooms)))
+                }
+                None => (None, None),
+            };
+            let socket = Socket::new(ns.0.clone(), &self, auth.clone(), session);
+            if !(socket.recovered() && skip_middlewares) {
+                for middleware in &middlewares {
+                    if let Err(refusal) = middleware.check(&socket).await {
+                        lock(&self.namespaces).connecting.remove(ns.name());
+                        self.send_connect_error(&Str::from(ns.name().to_owned()), &refusal);
+                        return;
+                    }
+                }
+            }
+            if self.finish_connect(&ns, socket, resume) {
+                return;
+            }
+            tracing::debug!(
+                nsp = ns.name(),
+                "missed packets gone or too many to queue: a fresh session"
+            );
+        }
+    }
+
+    /// Connects `socket`: tells the client, makes the socket reachable, runs
+    /// the connect handler. For a recovered socket (`resume` holds the
+    /// client's offset and the session's rooms) the missed packets are
+    /// queued right after the CONNECT reply, atomically with respect to
+    /// broadcasts. `false` when they could not be: nothing was done.
+    fn finish_connect(
+        self: &Arc<Self>,
+        ns: &Namespace,
+        socket: Socket,
+        resume: Option<(String, Vec<crate::adapter::Room>)>,
+    ) -> bool {
         if self.session.is_closed() || self.failed.load(Ordering::Acquire) {
             lock(&self.namespaces).connecting.remove(ns.name());
-            return;
+            return true;
         }
         // Events from the client wait on this until the connect handler has
         // registered the socket's handlers.
         let gate = socket.0.gate.lock().unwrap_or_else(|e| e.into_inner());
-        {
-            let mut namespaces = lock(&self.namespaces);
-            namespaces.connecting.remove(ns.name());
-            namespaces
-                .connected
-                .insert(Str::from(ns.name().to_owned()), socket.clone());
-        }
-        if let Some(timer) = lock(&self.connect_timer).take() {
-            timer.abort();
-        }
-        socket.set_connected();
-        ns.insert_socket(&socket);
-        let reply = format!(r#"{{"sid":"{}"}}"#, socket.id());
-        let packet = EncodedPacket::new(
+        let reply = match socket.pid() {
+            Some(pid) => format!(r#"{{"sid":"{}","pid":"{pid}"}}"#, socket.id()),
+            None => format!(r#"{{"sid":"{}"}}"#, socket.id()),
+        };
+        let reply = EncodedPacket::new(
             ns.0.parser(),
             PacketType::Connect,
             ns.name(),
@@ -236,12 +282,56 @@ impl Client {
             vec![],
             Some(&reply),
         );
-        let _ = self.session.send(packet.text);
-        tracing::debug!(sid = socket.id(), nsp = ns.name(), "socket connected");
+        match resume {
+            None => {
+                self.join(ns, &socket);
+                let _ = self.session.send(reply.text);
+            }
+            Some((offset, rooms)) => {
+                let joined = ns.adapter().replay(&offset, &rooms, &mut |missed| {
+                    let frames = std::iter::once(reply.text.clone())
+                        .chain(missed.iter().flat_map(EncodedPacket::frames));
+                    if self.session.send_all(frames).is_err() {
+                        return false;
+                    }
+                    self.join(ns, &socket);
+                    let own = socket.id();
+                    let rooms: Vec<_> = rooms.iter().filter(|r| &***r != own).cloned().collect();
+                    ns.adapter().add_all(socket.sid(), &rooms);
+                    true
+                });
+                if !joined {
+                    return false;
+                }
+            }
+        }
+        if let Some(timer) = lock(&self.connect_timer).take() {
+            timer.abort();
+        }
+        tracing::debug!(
+            sid = socket.id(),
+            nsp = ns.name(),
+            recovered = socket.recovered(),
+            "socket connected"
+        );
         if let Some(handler) = ns.connect_handler() {
             handler(socket.clone());
         }
         drop(gate);
+        true
+    }
+
+    /// Makes a socket reachable: by this client's packets, and by broadcasts.
+    fn join(&self, ns: &Namespace, socket: &Socket) {
+        {
+            let mut namespaces = lock(&self.namespaces);
+            namespaces.connecting.remove(ns.name());
+            namespaces
+                .connected
+                .insert(Str::from(ns.name().to_owned()), socket.clone());
+        }
+        socket.set_connected();
+        ns.insert_socket(socket);
     }
 
     fn send_connect_error(&self, nsp: &Str, error: &ConnectError) {
@@ -291,4 +381,12 @@ impl Client {
             socket.disconnected(reason.clone());
         }
     }
+}
+
+/// The `pid` and `offset` a client sends back in its CONNECT auth to
+/// recover its session; both must be strings, as Node requires.
+fn recovery_request(auth: &Value) -> Option<(String, String)> {
+    let pid = auth.get("pid")?.as_str()?;
+    let offset = auth.get("offset")?.as_str()?;
+    Some((pid.to_owned(), offset.to_owned()))
 }

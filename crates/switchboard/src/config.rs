@@ -5,6 +5,7 @@ use std::time::Duration;
 use switchboard_engine::{EngineConfig, EngineConfigBuilder};
 
 use crate::encode::Parser;
+use crate::recovery::Recovery;
 
 /// Settings of an [`Io`](crate::Io); see [`IoBuilder`](crate::IoBuilder).
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub(crate) struct IoConfig {
     pub(crate) max_attachments: usize,
     pub(crate) parser: Parser,
     pub(crate) serve_client: bool,
+    /// Connection state recovery; off (`None`) by default, as in Node.
+    pub(crate) recovery: Option<Recovery>,
 }
 
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub(crate) struct IoConfigBuilder {
     pub(crate) max_attachments: usize,
     pub(crate) parser: Parser,
     pub(crate) serve_client: bool,
+    /// Connection state recovery; off (`None`) by default, as in Node.
+    pub(crate) recovery: Option<Recovery>,
 }
 
 impl Default for IoConfigBuilder {
@@ -36,6 +41,7 @@ impl Default for IoConfigBuilder {
             max_attachments: 10,
             parser: Parser::Json,
             serve_client: true,
+            recovery: None,
         }
     }
 }
@@ -57,6 +63,7 @@ impl IoConfigBuilder {
             max_attachments: self.max_attachments,
             parser: self.parser,
             serve_client: self.serve_client,
+            recovery: self.recovery,
         }
     }
 }

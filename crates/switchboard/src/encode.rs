@@ -63,6 +63,15 @@ impl EncodedPacket {
         }
     }
 
+    /// The frames that carry this packet: the packet, then its attachments.
+    pub(crate) fn frames(&self) -> impl Iterator<Item = Frame> + '_ {
+        std::iter::once(self.text.clone()).chain(
+            self.attachments
+                .iter()
+                .flat_map(|a| a.iter().map(|b| Frame::Binary(b.clone()))),
+        )
+    }
+
     /// Bytes this packet adds to a session's queue.
     pub fn len(&self) -> usize {
         self.text.len()

@@ -12,7 +12,7 @@ use switchboard_engine::{
 };
 use switchboard_protocol::Str;
 
-use crate::adapter::{AdapterFactory, Room};
+use crate::adapter::{AdapterFactory, RecoveryStats, Room};
 use crate::broadcast::Broadcast;
 use crate::client::Client;
 use crate::config::{IoConfig, IoConfigBuilder};
@@ -154,6 +154,7 @@ impl Io {
                     Str::from(name),
                     self.0.config.ack_timeout,
                     self.0.config.parser,
+                    self.0.config.recovery,
                     &*self.0.adapters,
                 )
             })
@@ -254,6 +255,24 @@ impl Io {
             .map_err(|e| crate::error::AckError::Adapter(e.to_string()))
     }
 
+    /// What connection state recovery keeps right now, summed over the
+    /// namespaces: sessions waiting for their client, and packets kept for
+    /// them. All zero when recovery is off.
+    pub fn recovery_stats(&self) -> RecoveryStats {
+        let namespaces: Vec<Namespace> = self
+            .0
+            .namespaces
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        namespaces
+            .iter()
+            .map(|ns| ns.adapter().recovery_stats())
+            .fold(RecoveryStats::default(), |a, b| a + b)
+    }
+
     /// Closes every connection gracefully.
     pub async fn close(&self) {
         self.engine().shutdown().await;
@@ -288,6 +307,7 @@ impl IoShared {
                         Str::from(name.to_owned()),
                         self.config.ack_timeout,
                         self.config.parser,
+                        self.config.recovery,
                         &*self.adapters,
                     );
                     namespaces.insert(Str::from(name.to_owned()), ns.clone());
@@ -410,6 +430,18 @@ impl IoBuilder {
     /// `<path>socket.io.esm.js`. Default on.
     pub fn serve_client(mut self, serve: bool) -> Self {
         self.config.serve_client = serve;
+        self
+    }
+
+    /// Turns on connection state recovery: a client whose connection drops
+    /// and comes back within `recovery`'s window gets the same socket id,
+    /// rooms and data, and every packet it missed, in order and exactly
+    /// once, before anything new ([`Socket::recovered`] is true). Off by
+    /// default, as in Node. Broadcasts and emits without acknowledgement,
+    /// and not volatile, then carry an offset as their last argument, which
+    /// the official clients expect.
+    pub fn connection_state_recovery(mut self, recovery: crate::Recovery) -> Self {
+        self.config.recovery = Some(recovery);
         self
     }
 

@@ -36,6 +36,8 @@ pub(crate) struct NamespaceShared {
     /// Ack ids are per namespace, as in Node, so one id can serve every
     /// recipient of a broadcast with acknowledgements.
     next_ack: AtomicU64,
+    /// Connection state recovery settings, when it is on.
+    recovery: Option<crate::recovery::Recovery>,
 }
 
 impl fmt::Debug for Namespace {
@@ -51,6 +53,7 @@ impl Namespace {
         name: Str,
         ack_timeout: Duration,
         parser: Parser,
+        recovery: Option<crate::recovery::Recovery>,
         make_adapter: &crate::adapter::AdapterFactory,
     ) -> Namespace {
         let ns = Namespace(Arc::new(NamespaceShared {
@@ -62,6 +65,7 @@ impl Namespace {
             on_connect: RwLock::default(),
             adapter: OnceLock::new(),
             next_ack: AtomicU64::new(0),
+            recovery,
         }));
         let adapter = make_adapter(&ns);
         let _ = ns.0.adapter.set(adapter);
@@ -188,6 +192,10 @@ impl NamespaceShared {
 
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn recovery(&self) -> Option<crate::recovery::Recovery> {
+        self.recovery
     }
 
     pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {

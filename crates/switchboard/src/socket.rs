@@ -13,10 +13,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use switchboard_engine::{Frame, SendError, Session, Sid};
+use switchboard_protocol::Str;
 use switchboard_protocol::socket::PacketType;
 use tokio::sync::oneshot;
 
-use crate::adapter::Room;
+use crate::adapter::{BroadcastOptions, PersistedSession, Room};
 use crate::broadcast::Broadcast;
 use crate::client::Client;
 use crate::encode::{EncodedPacket, Parser, event_args, event_one};
@@ -41,6 +42,11 @@ pub(crate) struct SocketShared {
     client: Weak<Client>,
     session: Session,
     auth: Value,
+    /// The private session id for connection state recovery (when on):
+    /// sent to the client only, in the CONNECT reply.
+    pid: Option<Str>,
+    /// Whether this socket took over a disconnected session.
+    recovered: bool,
     connected: AtomicBool,
     // The maps below are read on every event and written when handlers are
     // registered, almost always in the connect handler; no lock is held
@@ -87,13 +93,30 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 }
 
 impl Socket {
-    pub(crate) fn new(ns: Arc<NamespaceShared>, client: &Arc<Client>, auth: Value) -> Socket {
+    /// A socket for `client`: a fresh one, or the `restored` session's.
+    pub(crate) fn new(
+        ns: Arc<NamespaceShared>,
+        client: &Arc<Client>,
+        auth: Value,
+        restored: Option<PersistedSession>,
+    ) -> Socket {
+        let (id, pid, data, recovered) = match restored {
+            Some(session) => (session.sid, Some(session.pid), session.data, true),
+            None => {
+                let pid = ns
+                    .recovery()
+                    .map(|_| Str::from(Sid::random().as_str().to_owned()));
+                (Sid::random(), pid, http::Extensions::new(), false)
+            }
+        };
         Socket(Arc::new(SocketShared {
-            id: Sid::random(),
+            id,
             ns,
             client: Arc::downgrade(client),
             session: client.session.clone(),
             auth,
+            pid,
+            recovered,
             connected: AtomicBool::new(false),
             handlers: RwLock::default(),
             any_incoming: RwLock::default(),
@@ -101,7 +124,7 @@ impl Socket {
             watched: AtomicBool::new(false),
             on_disconnect: Mutex::default(),
             acks: Mutex::default(),
-            data: Mutex::default(),
+            data: Mutex::new(data),
             gate: Mutex::new(()),
         }))
     }
@@ -148,6 +171,19 @@ impl Socket {
 
     pub(crate) fn parser(&self) -> Parser {
         self.0.ns.parser()
+    }
+
+    /// Whether this socket recovered a session after its client's
+    /// connection dropped: same id, rooms and data as before, and the packets
+    /// it missed were replayed before anything new. See
+    /// [`IoBuilder::connection_state_recovery`](crate::IoBuilder::connection_state_recovery).
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    /// The private session id, sent in the CONNECT reply (recovery on).
+    pub(crate) fn pid(&self) -> Option<&Str> {
+        self.0.pid.as_ref()
     }
 
     pub fn connected(&self) -> bool {
@@ -344,8 +380,15 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        if self.0.watched.load(Ordering::Acquire) {
-            self.notify_outgoing(packet);
+        self.notify_outgoing(packet);
+        self.enqueue(packet, volatile)
+    }
+
+    /// `send_packet` without the outgoing listeners, for callers that must
+    /// not run user code (the adapter, while it keeps delivery ordered).
+    pub(crate) fn enqueue(&self, packet: &EncodedPacket, volatile: bool) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
         }
         let session = &self.0.session;
         let sent = match &packet.attachments {
@@ -371,7 +414,10 @@ impl Socket {
         }
     }
 
-    fn notify_outgoing(&self, packet: &EncodedPacket) {
+    pub(crate) fn notify_outgoing(&self, packet: &EncodedPacket) {
+        if !self.0.watched.load(Ordering::Acquire) {
+            return;
+        }
         let Some((event, args)) = packet.event_and_args() else {
             return;
         };
@@ -421,11 +467,26 @@ impl Socket {
     /// to call more than once; only the first call acts.
     pub(crate) fn disconnected(&self, reason: DisconnectReason) {
         let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
+        // Kept for recovery: taken before the socket leaves its rooms.
+        let persisted = match &self.0.pid {
+            Some(pid) if was_connected && crate::recovery::recoverable(&reason) => {
+                Some(PersistedSession::new(
+                    self.0.id,
+                    pid.clone(),
+                    self.rooms(),
+                    std::mem::take(&mut *lock(&self.0.data)),
+                ))
+            }
+            _ => None,
+        };
         if let Some(client) = self.0.client.upgrade() {
             client.forget_socket(self);
         }
         self.0.ns.remove_socket(self.0.id);
         self.0.ns.adapter().del_all(self.0.id);
+        if let Some(session) = persisted {
+            self.0.ns.adapter().persist_session(session);
+        }
         // Pending acknowledgements fail now rather than at their timeout.
         let acks: Vec<AckWaiter> = lock(&self.0.acks).drain().map(|(_, w)| w).collect();
         for waiter in acks {
@@ -533,6 +594,15 @@ impl Emitter<'_> {
     }
 
     fn send(self, json: &str, id: Option<u64>) -> Result<(), EmitError> {
+        // With recovery on, an emit without acknowledgement is kept like a
+        // broadcast to the socket's own room, as in Node: it carries an
+        // offset (the client takes any event's last string argument as its
+        // offset) and is replayed if the connection drops before it arrives.
+        if id.is_none() && !self.volatile {
+            if let Some(offset) = self.socket.0.ns.adapter().new_offset() {
+                return self.send_kept(json, offset);
+            }
+        }
         let packet = EncodedPacket::new(
             self.socket.parser(),
             PacketType::Event,
@@ -542,5 +612,33 @@ impl Emitter<'_> {
             Some(json),
         );
         self.socket.send_packet(&packet, self.volatile)
+    }
+
+    fn send_kept(self, json: &str, offset: Str) -> Result<(), EmitError> {
+        let socket = self.socket;
+        if !socket.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let json = crate::recovery::with_offset(json, &offset);
+        let packet = EncodedPacket::new(
+            socket.parser(),
+            PacketType::Event,
+            socket.namespace_name(),
+            None,
+            self.binary,
+            Some(&json),
+        );
+        let mut opts = BroadcastOptions::default();
+        opts.rooms.push(Room::from(socket.id().to_owned()));
+        opts.flags.local = true;
+        let adapter = socket.0.ns.adapter().clone();
+        // The local adapter delivers before this returns; a slow client is
+        // dealt with there, as for any broadcast.
+        run(Box::pin(async move {
+            if let Err(error) = adapter.broadcast_kept(packet, offset, opts).await {
+                tracing::warn!(%error, "emit failed in the adapter");
+            }
+        }));
+        Ok(())
     }
 }

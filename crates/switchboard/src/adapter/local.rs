@@ -7,7 +7,13 @@ use std::time::Duration;
 use switchboard_engine::Sid;
 use tokio::time::Instant;
 
-use super::{AckResponse, Adapter, BoxFuture, BroadcastOptions, RemoteSocket, Room};
+use switchboard_protocol::Str;
+
+use super::sessions::SessionStore;
+use super::{
+    AckResponse, Adapter, BoxFuture, BroadcastOptions, PersistedSession, RecoveryStats,
+    RemoteSocket, Room,
+};
 use crate::encode::EncodedPacket;
 use crate::error::{AckError, AdapterError};
 use crate::namespace::{Namespace, NamespaceShared};
@@ -19,6 +25,8 @@ pub struct LocalAdapter {
     ns: Weak<NamespaceShared>,
     // Each operation is a few map updates; nothing awaits while holding it.
     rooms: RwLock<Rooms>,
+    /// Kept sessions and packets, when connection state recovery is on.
+    store: Option<SessionStore>,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +40,7 @@ impl LocalAdapter {
         LocalAdapter {
             ns: ns.downgrade(),
             rooms: RwLock::new(Rooms::default()),
+            store: ns.0.recovery().map(SessionStore::new),
         }
     }
 
@@ -256,5 +265,65 @@ impl Adapter for LocalAdapter {
 
     fn server_count(&self) -> BoxFuture<'_, usize> {
         Box::pin(std::future::ready(1))
+    }
+
+    fn new_offset(&self) -> Option<Str> {
+        self.store.as_ref().map(SessionStore::new_offset)
+    }
+
+    fn broadcast_kept(
+        &self,
+        packet: EncodedPacket,
+        offset: Str,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>> {
+        let Some(store) = &self.store else {
+            return self.broadcast(packet, opts);
+        };
+        let kept = store.keep(&packet, &offset, &opts);
+        let sockets = self.local_sockets(&opts);
+        for socket in &sockets {
+            let _ = socket.enqueue(&packet, false);
+        }
+        drop(kept);
+        // Listeners are user code: they run once the lock is released, so
+        // one that broadcasts does not deadlock.
+        for socket in &sockets {
+            socket.notify_outgoing(&packet);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn persist_session(&self, session: PersistedSession) {
+        if let Some(store) = &self.store {
+            store.persist(session);
+        }
+    }
+
+    fn restore_session(
+        &self,
+        pid: &str,
+        offset: &str,
+    ) -> BoxFuture<'_, Result<Option<PersistedSession>, AdapterError>> {
+        let session = self.store.as_ref().and_then(|s| s.restore(pid, offset));
+        Box::pin(std::future::ready(Ok(session)))
+    }
+
+    fn replay(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+        join: &mut dyn FnMut(&[EncodedPacket]) -> bool,
+    ) -> bool {
+        self.store
+            .as_ref()
+            .is_some_and(|store| store.replay(offset, rooms, join))
+    }
+
+    fn recovery_stats(&self) -> RecoveryStats {
+        self.store
+            .as_ref()
+            .map(SessionStore::stats)
+            .unwrap_or_default()
     }
 }

@@ -6,6 +6,7 @@
 //! changes no handler code.
 
 mod local;
+mod sessions;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,281 @@
+//! The local adapter's recovery store: sessions that left for a recoverable
+//! reason, and a bounded log of the packets they may have missed.
+//!
+//! One mutex guards both, and the local adapter delivers a kept packet while
+//! holding it (`LocalAdapter::broadcast_kept`), so that:
+//! - packets are kept in the order every socket receives them, which makes
+//!   "everything after the client's last offset" well defined;
+//! - a recovering socket is joined under the same lock (`replay`): a packet
+//!   kept before is in its replay, one kept after reaches it live, and
+//!   nothing is both or neither.
+//!
+//! Delivery only pushes onto session queues (no `.await`, no user code:
+//! outgoing listeners run after the lock is released), so the lock is held
+//! for a bounded, short time; it serialises the kept broadcasts of one
+//! namespace, which is what ordering them means.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use switchboard_engine::Sid;
+use switchboard_protocol::Str;
+use tokio::time::Instant;
+
+use super::{BroadcastOptions, PersistedSession, RecoveryStats, Room};
+use crate::encode::EncodedPacket;
+use crate::recovery::Recovery;
+
+/// Length of the per-store prefix of every offset.
+const EPOCH_LEN: usize = 8;
+/// Offsets longer than this are not ours; checked before parsing.
+const MAX_OFFSET_LEN: usize = EPOCH_LEN + 16;
+
+#[derive(Debug)]
+pub(crate) struct SessionStore {
+    options: Recovery,
+    /// Random per store, so an offset from another namespace, an earlier
+    /// process or an application string never matches a kept packet.
+    epoch: Str,
+    /// Offsets are handed out before encoding, outside the lock; the log is
+    /// ordered by when packets are kept, not by this number.
+    next_seq: AtomicU64,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    log: VecDeque<Kept>,
+    /// Bytes of `log`, as counted by `Kept::size`.
+    bytes: usize,
+    sessions: HashMap<Sid, Stored>,
+    /// Whether the sweeper task runs; it stops when nothing is kept.
+    sweeping: bool,
+}
+
+#[derive(Debug)]
+struct Kept {
+    seq: u64,
+    packet: EncodedPacket,
+    rooms: Vec<Room>,
+    except: Vec<Room>,
+    at: Instant,
+}
+
+impl Kept {
+    fn size(&self) -> usize {
+        let rooms: usize = self.rooms.iter().chain(&self.except).map(|r| r.len()).sum();
+        self.packet.len() + rooms + std::mem::size_of::<Kept>()
+    }
+
+    /// Node's rule: a session gets a packet sent to any of its rooms (or to
+    /// everyone) unless one of its rooms is excluded.
+    fn targets(&self, rooms: &[Room]) -> bool {
+        let included = self.rooms.is_empty() || rooms.iter().any(|r| self.rooms.contains(r));
+        included && !rooms.iter().any(|r| self.except.contains(r))
+    }
+}
+
+#[derive(Debug)]
+struct Stored {
+    session: PersistedSession,
+    at: Instant,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SessionStore {
+    pub(crate) fn new(options: Recovery) -> Self {
+        let epoch = Sid::random().as_str()[..EPOCH_LEN].to_owned();
+        SessionStore {
+            options,
+            epoch: Str::from(epoch),
+            next_seq: AtomicU64::new(1),
+            state: Arc::default(),
+        }
+    }
+
+    pub(crate) fn new_offset(&self) -> Str {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        Str::from(format!("{}{seq:x}", self.epoch))
+    }
+
+    /// The sequence number of one of our offsets.
+    fn parse(&self, offset: &str) -> Option<u64> {
+        if offset.len() > MAX_OFFSET_LEN {
+            return None;
+        }
+        let seq = offset.strip_prefix(self.epoch.as_str())?;
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(seq, 16).ok()
+    }
+
+    /// Keeps a packet and returns the locked state: the caller delivers it
+    /// before letting go, which keeps delivery in log order.
+    pub(crate) fn keep(
+        &self,
+        packet: &EncodedPacket,
+        offset: &str,
+        opts: &BroadcastOptions,
+    ) -> MutexGuard<'_, State> {
+        let mut state = lock(&self.state);
+        let Some(seq) = self.parse(offset) else {
+            // Not from `new_offset`: deliver, but nothing can refer to it.
+            return state;
+        };
+        let now = Instant::now();
+        let kept = Kept {
+            seq,
+            packet: packet.clone(),
+            rooms: opts.rooms.clone(),
+            except: opts.except.clone(),
+            at: now,
+        };
+        state.bytes += kept.size();
+        state.log.push_back(kept);
+        self.evict(&mut state, now);
+        self.ensure_sweeper(&mut state);
+        state
+    }
+
+    /// Drops the oldest packets beyond the bounds and those older than the
+    /// window (no session that could need them is still kept).
+    fn evict(&self, state: &mut State, now: Instant) {
+        let window = self.options.max_disconnection_duration;
+        while let Some(front) = state.log.front() {
+            let too_many =
+                state.log.len() > self.options.max_packets || state.bytes > self.options.max_bytes;
+            if !too_many && front.at + window > now {
+                break;
+            }
+            let size = front.size();
+            state.log.pop_front();
+            state.bytes -= size;
+        }
+    }
+
+    pub(crate) fn persist(&self, session: PersistedSession) {
+        let Some(pid) = Sid::parse(&session.pid) else {
+            return;
+        };
+        let mut state = lock(&self.state);
+        state.sessions.insert(
+            pid,
+            Stored {
+                session,
+                at: Instant::now(),
+            },
+        );
+        self.ensure_sweeper(&mut state);
+    }
+
+    /// Takes the session `pid` if it is in its window and every packet after
+    /// `offset` is still kept.
+    pub(crate) fn restore(&self, pid: &str, offset: &str) -> Option<PersistedSession> {
+        let pid = Sid::parse(pid)?;
+        let mut state = lock(&self.state);
+        let stored = state.sessions.remove(&pid)?;
+        if stored.at + self.options.max_disconnection_duration <= Instant::now() {
+            return None;
+        }
+        let seq = self.parse(offset)?;
+        position(&state.log, seq)?;
+        Some(stored.session)
+    }
+
+    /// Calls `join` with the kept packets after `offset` that `rooms`
+    /// select, under the lock; see [`Adapter::replay`](super::Adapter::replay).
+    pub(crate) fn replay(
+        &self,
+        offset: &str,
+        rooms: &[Room],
+        join: &mut dyn FnMut(&[EncodedPacket]) -> bool,
+    ) -> bool {
+        let Some(seq) = self.parse(offset) else {
+            return false;
+        };
+        let state = lock(&self.state);
+        let Some(index) = position(&state.log, seq) else {
+            return false;
+        };
+        let missed: Vec<EncodedPacket> = state
+            .log
+            .iter()
+            .skip(index + 1)
+            .filter(|kept| kept.targets(rooms))
+            .map(|kept| kept.packet.clone())
+            .collect();
+        let joined = join(&missed);
+        drop(state);
+        joined
+    }
+
+    pub(crate) fn stats(&self) -> RecoveryStats {
+        let state = lock(&self.state);
+        RecoveryStats {
+            sessions: state.sessions.len(),
+            packets: state.log.len(),
+            bytes: state.bytes,
+        }
+    }
+
+    /// Starts the task that drops expired sessions and packets, unless it
+    /// runs. One task per namespace, only while something is kept: no
+    /// timer per session.
+    fn ensure_sweeper(&self, state: &mut State) {
+        if state.sweeping {
+            return;
+        }
+        // Outside a runtime (a broadcast from a plain thread) the next call
+        // from inside one starts it; eviction on `keep` bounds the log
+        // meanwhile.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        state.sweeping = true;
+        let window = self.options.max_disconnection_duration;
+        let period = (window / 8).max(Duration::from_millis(10));
+        runtime.spawn(sweep(Arc::downgrade(&self.state), window, period));
+    }
+}
+
+/// Where the packet `seq` is in the log, searching from the newest end,
+/// where a reconnecting client's offset almost always is.
+fn position(log: &VecDeque<Kept>, seq: u64) -> Option<usize> {
+    log.iter().rposition(|kept| kept.seq == seq)
+}
+
+async fn sweep(state: Weak<Mutex<State>>, window: Duration, period: Duration) {
+    loop {
+        tokio::time::sleep(period).await;
+        let Some(state) = state.upgrade() else { return };
+        let mut state = lock(&state);
+        let now = Instant::now();
+        state.sessions.retain(|_, stored| stored.at + window > now);
+        while state
+            .log
+            .front()
+            .is_some_and(|kept| kept.at + window <= now)
+        {
+            if let Some(kept) = state.log.pop_front() {
+                state.bytes -= kept.size();
+            }
+        }
+        // Give the memory of a storm back once it has passed.
+        if state.log.len() < state.log.capacity() / 4 {
+            state.log.shrink_to_fit();
+        }
+        if state.sessions.len() < state.sessions.capacity() / 4 {
+            state.sessions.shrink_to_fit();
+        }
+        if state.log.is_empty() && state.sessions.is_empty() {
+            state.sweeping = false;
+            return;
+        }
+    }
+}
