@@ -121,12 +121,13 @@ impl Broadcast {
     }
 
     /// Emits with one argument and collects every selected socket's
-    /// acknowledgement, until all answered or the timeout passed.
+    /// acknowledgement, until all answered or the timeout passed. The id is
+    /// `None` for a socket on another server (see [`AckResponse`](crate::AckResponse)).
     pub async fn emit_with_ack<R, T>(
         self,
         event: &str,
         data: &T,
-    ) -> Result<Vec<(Sid, Result<Ack<R>, AckError>)>, AckError>
+    ) -> Result<Vec<(Option<Sid>, Result<Ack<R>, AckError>)>, AckError>
     where
         R: DeserializeOwned,
         T: Serialize + ?Sized,

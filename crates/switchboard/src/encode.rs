@@ -159,6 +159,64 @@ impl Serialize for Placeholder {
     }
 }
 
+/// What an [`EncodedPacket`] holds, decoded again: for adapters that
+/// forward a packet in another form (the Redis adapter's MessagePack).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PacketParts {
+    /// `Event` or `Ack` even when the packet carries attachments.
+    pub kind: PacketType,
+    pub nsp: String,
+    pub id: Option<u64>,
+    /// JSON, placeholders marking the attachments.
+    pub data: Option<String>,
+    pub attachments: Vec<Bytes>,
+}
+
+// Additions for adapters; kept together so they do not mix with the hot path above.
+impl EncodedPacket {
+    /// A packet from its parts: `data` is JSON whose placeholders refer to
+    /// `attachments` (encoded once, for any number of sessions).
+    pub fn from_parts(
+        parser: Parser,
+        kind: PacketType,
+        nsp: &str,
+        id: Option<u64>,
+        data: Option<&str>,
+        attachments: Vec<Bytes>,
+    ) -> EncodedPacket {
+        EncodedPacket::new(parser, kind, nsp, id, attachments, data)
+    }
+
+    /// The packet's type, namespace, ack id, JSON data and attachments.
+    /// Decodes the frame again: call it once per packet, not per recipient.
+    pub fn parts(&self) -> Option<PacketParts> {
+        let (packet, attachments) = match &self.text {
+            Frame::Text(text) => {
+                let limits = Limits {
+                    max_attachments: usize::MAX,
+                };
+                let packet = Packet::decode(Str::from(text.get(1..)?.to_owned()), &limits).ok()?;
+                let attachments = self.attachments.as_deref().unwrap_or_default().to_vec();
+                (packet, attachments)
+            }
+            Frame::Binary(bytes) => decode_msgpack(bytes, usize::MAX).ok()?,
+        };
+        let kind = match packet.kind {
+            PacketType::BinaryEvent => PacketType::Event,
+            PacketType::BinaryAck => PacketType::Ack,
+            kind => kind,
+        };
+        Some(PacketParts {
+            kind,
+            nsp: packet.nsp.to_string(),
+            id: packet.id,
+            data: packet.data.map(|d| d.to_string()),
+            attachments,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +233,26 @@ mod tests {
             placeholder_json(1),
             "same key order as Node"
         );
+    }
+
+    #[test]
+    fn parts_roundtrip() {
+        for parser in [Parser::Json, Parser::MsgPack] {
+            let data = r#"["e",{"_placeholder":true,"num":0}]"#;
+            let p = EncodedPacket::from_parts(
+                parser,
+                PacketType::Event,
+                "/x",
+                Some(4),
+                Some(data),
+                vec![Bytes::from_static(b"ab")],
+            );
+            let parts = p.parts().unwrap();
+            assert_eq!(parts.kind, PacketType::Event);
+            assert_eq!((parts.nsp.as_str(), parts.id), ("/x", Some(4)));
+            assert_eq!(parts.data.as_deref(), Some(data));
+            assert_eq!(parts.attachments, vec![Bytes::from_static(b"ab")]);
+        }
     }
 
     #[test]

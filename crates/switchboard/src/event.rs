@@ -45,6 +45,12 @@ impl Payload {
         }
     }
 
+    /// Arguments from a JSON array (placeholders referring to `binary`);
+    /// for adapters handing over an answer from another server.
+    pub fn from_args_json(json: String, binary: Vec<Bytes>) -> Payload {
+        Payload::ack(Str::from(json), binary)
+    }
+
     pub(crate) fn ack(json: Str, binary: Vec<Bytes>) -> Payload {
         Payload {
             json,

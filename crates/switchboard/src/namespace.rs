@@ -38,6 +38,7 @@ pub(crate) struct NamespaceShared {
     next_ack: AtomicU64,
     /// Connection state recovery settings, when it is on.
     recovery: Option<crate::recovery::Recovery>,
+    pub(crate) server_events: crate::server_event::ServerEvents,
 }
 
 impl fmt::Debug for Namespace {
@@ -66,6 +67,7 @@ impl Namespace {
             adapter: OnceLock::new(),
             next_ack: AtomicU64::new(0),
             recovery,
+            server_events: Default::default(),
         }));
         let adapter = make_adapter(&ns);
         let _ = ns.0.adapter.set(adapter);
@@ -106,6 +108,24 @@ impl Namespace {
 
     pub fn adapter(&self) -> &Arc<dyn Adapter> {
         self.0.adapter()
+    }
+
+    /// The packet format of this server (for adapters that encode packets
+    /// they receive from other servers).
+    pub fn parser(&self) -> Parser {
+        self.0.parser()
+    }
+
+    /// A fresh acknowledgement id of this namespace (for adapters that
+    /// broadcast with acknowledgements on behalf of another server).
+    pub fn next_ack_id(&self) -> u64 {
+        self.0.next_ack_id()
+    }
+
+    /// A handle that does not keep the namespace alive, for an adapter,
+    /// which the namespace itself holds.
+    pub fn downgrade_handle(&self) -> WeakNamespace {
+        WeakNamespace(self.downgrade())
     }
 
     /// The sockets connected to this namespace on this server.
@@ -174,6 +194,22 @@ impl Namespace {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(socket.sid(), socket.clone());
+    }
+}
+
+/// A namespace that may be gone; from [`Namespace::downgrade_handle`].
+#[derive(Clone)]
+pub struct WeakNamespace(Weak<NamespaceShared>);
+
+impl fmt::Debug for WeakNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WeakNamespace")
+    }
+}
+
+impl WeakNamespace {
+    pub fn upgrade(&self) -> Option<Namespace> {
+        self.0.upgrade().map(Namespace)
     }
 }
 

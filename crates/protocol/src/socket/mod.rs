@@ -12,5 +12,7 @@ mod packet;
 
 pub use binary::{Assembly, placeholder_json};
 pub use error::SocketDecodeError;
-pub use msgpack::{decode_msgpack, encode_msgpack};
+pub use msgpack::{
+    decode_msgpack, encode_msgpack, to_json as msgpack_to_json, to_pack as json_to_msgpack,
+};
 pub use packet::{Limits, Packet, PacketType, RESERVED_EVENTS, encode_packet};

@@ -89,8 +89,9 @@ pub fn decode_msgpack(
     Ok((packet, attachments))
 }
 
-/// MessagePack to JSON, binary values becoming placeholders.
-fn to_json(value: Pack, attachments: &mut Vec<Bytes>) -> Result<Json, SocketDecodeError> {
+/// MessagePack to JSON, binary values becoming placeholders that refer to
+/// `attachments` (which they are appended to).
+pub fn to_json(value: Pack, attachments: &mut Vec<Bytes>) -> Result<Json, SocketDecodeError> {
     let invalid = SocketDecodeError::InvalidPayload;
     Ok(match value {
         Pack::Nil => Json::Null,
@@ -164,7 +165,8 @@ pub fn encode_msgpack(
     out
 }
 
-fn to_pack(value: Json, attachments: &[Bytes]) -> Pack {
+/// JSON to MessagePack, placeholders replaced by their attachments.
+pub fn to_pack(value: Json, attachments: &[Bytes]) -> Pack {
     match value {
         Json::Null => Pack::Nil,
         Json::Bool(b) => Pack::Boolean(b),
