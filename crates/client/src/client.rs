@@ -1,13 +1,13 @@
 //! [`Client`]: one Engine.IO connection (socket.io-client's `Manager`) and
 //! the namespaces opened on it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::config::{ClientBuilder, Config, normalize_namespace};
+use crate::config::{ClientBuilder, Config, Transport, normalize_namespace};
 use crate::handlers::Handlers;
 use crate::outbox::Outbox;
 use crate::url::Target;
@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     namespaces: Mutex<Namespaces>,
     /// Set once the connection should end for good.
     closing: AtomicBool,
+    /// The transport of the open session: 0 none, 1 polling, 2 WebSocket.
+    transport: AtomicU8,
     /// Why the last session ended, when it was an error.
     last_error: Mutex<Option<ClientError>>,
     /// Becomes true when the connection's task has ended.
@@ -78,6 +80,7 @@ impl Client {
             namespaces: Mutex::new(Namespaces::default()),
             closing: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            transport: AtomicU8::new(0),
             done,
         });
         let client = Client { shared };
@@ -165,6 +168,16 @@ impl Client {
         self.shared.wait_done().await;
     }
 
+    /// The transport the open session uses (`None` while disconnected):
+    /// polling until an upgrade completes, then WebSocket.
+    pub fn transport(&self) -> Option<Transport> {
+        match self.shared.transport.load(Ordering::Acquire) {
+            1 => Some(Transport::Polling),
+            2 => Some(Transport::WebSocket),
+            _ => None,
+        }
+    }
+
     /// Why the last session ended, when it ended with an error (a protocol
     /// violation by the server, a broken connection).
     pub fn last_error(&self) -> Option<ClientError> {
@@ -206,6 +219,15 @@ impl Shared {
         if last {
             self.request_close();
         }
+    }
+
+    pub(crate) fn set_transport(&self, transport: Option<Transport>) {
+        let code = match transport {
+            None => 0,
+            Some(Transport::Polling) => 1,
+            Some(Transport::WebSocket) => 2,
+        };
+        self.transport.store(code, Ordering::Release);
     }
 
     pub(crate) fn set_error(&self, error: ClientError) {

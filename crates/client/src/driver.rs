@@ -16,7 +16,8 @@ use http::Method;
 use switchboard_protocol::Str;
 use switchboard_protocol::engine::{OpenPacket, Packet, decode_payload, encode_payload_into};
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::ClientError;
 use crate::backoff::Backoff;
@@ -60,6 +61,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 attempts = 0;
                 receiver.reset();
                 let reason = session(&shared, &mut receiver, handshake, transport).await;
+                shared.set_transport(None);
                 let final_ =
                     reason == CLIENT_DISCONNECT || shared.is_closing() || !config.reconnection;
                 shared.closed(reason, final_);
@@ -247,6 +249,7 @@ impl Link<'_> {
         mut deadline: Pin<&mut Sleep>,
     ) -> Result<&'static str, ClientError> {
         let shared = self.shared;
+        shared.set_transport(Some(Transport::WebSocket));
         let mut batch = Vec::new();
         // Whatever was queued before this transport took over goes first.
         let mut woken = true;
@@ -277,6 +280,11 @@ impl Link<'_> {
                         Some(Ok(Message::Text(text))) => Packet::decode_text(to_str(text.into())?),
                         Some(Ok(Message::Binary(bytes))) => Ok(Packet::Binary(bytes)),
                         Some(Ok(Message::Close(_))) | None => return Ok(TRANSPORT_CLOSE),
+                        // A peer that went away without a close frame (a
+                        // killed server) closed the transport; it did not
+                        // send anything malformed.
+                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+                            | WsError::ConnectionClosed)) => return Ok(TRANSPORT_CLOSE),
                         Some(Ok(_)) => continue,
                         Some(Err(e)) => return Err(websocket::read_error(e)),
                     };
@@ -304,6 +312,7 @@ impl Link<'_> {
         mut deadline: Pin<&mut Sleep>,
     ) -> Result<Polled, ClientError> {
         let shared = self.shared;
+        shared.set_transport(Some(Transport::Polling));
         let sid = handshake.sid.as_str();
         let max_body = shared.config.max_message_size;
         let budget = usize::try_from(handshake.max_payload).unwrap_or(usize::MAX);

@@ -98,6 +98,11 @@ fn encode<T: Serialize + ?Sized>(
         Args::Many => {
             let at = buf.len();
             serde_json::to_writer(&mut buf, value).map_err(invalid)?;
+            // `()` (and `None`) serialise to `null`: no arguments.
+            if buf[at..] == *b"null" {
+                buf.truncate(at);
+                buf.extend_from_slice(b"[]");
+            }
             if buf.get(at) != Some(&b'[') {
                 return Err(ClientError::InvalidArgs(
                     "the arguments must serialise to a sequence (a tuple, a Vec or a JSON array)"
@@ -173,6 +178,11 @@ mod tests {
             text(event("/", None, "x", &json!([]), Args::Many, vec![])),
             r#"42["x"]"#
         );
+        assert_eq!(
+            text(event("/", None, "x", &(), Args::Many, vec![])),
+            r#"42["x"]"#
+        );
+        assert_eq!(text(ack("/", 1, &(), Args::Many, vec![])), "431[]");
         let bin = event(
             "/",
             Some(1),

@@ -177,7 +177,7 @@ impl Socket {
     }
 
     /// Emits `event` with the elements of `args` (a tuple, a Vec, a JSON
-    /// array) as its arguments.
+    /// array) as its arguments; `&()` sends none.
     pub fn emit_args<T: Serialize + ?Sized>(
         &self,
         event: &str,
@@ -408,8 +408,9 @@ impl Socket {
     pub(crate) fn refused(&self, message: String, data: Option<Value>) {
         let waiters = {
             let mut state = self.state();
+            let waiters = std::mem::take(&mut state.waiters);
             self.deactivate(&mut state);
-            std::mem::take(&mut state.waiters)
+            waiters
         };
         for waiter in waiters {
             let _ = waiter.send(Err(ClientError::ConnectRefused {

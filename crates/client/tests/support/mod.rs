@@ -1,0 +1,216 @@
+//! The two servers the client is tested against, speaking one event
+//! contract (written at the top of `tests/node/client/server.mjs`):
+//! switchboard in this process, and Node's socket.io 4.8 as a child process.
+#![allow(clippy::unwrap_used, reason = "test code")]
+#![allow(unreachable_pub, reason = "test harness module, not a library")]
+#![allow(dead_code, reason = "each test uses its own part of the harness")]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard::{ConnectError, Event, Io, Socket};
+use switchboard_testkit::Script;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Turns a hang into a failure; never a pass/fail threshold.
+pub const GUARD: Duration = Duration::from_secs(30);
+
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(GUARD, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+pub async fn next<T>(what: &str, rx: &mut mpsc::UnboundedReceiver<T>) -> T {
+    within(what, rx.recv())
+        .await
+        .unwrap_or_else(|| panic!("channel closed while waiting for {what}"))
+}
+
+/// Which server a scenario runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Switchboard,
+    Node,
+}
+
+/// A running server of either kind.
+#[derive(Debug)]
+pub enum Server {
+    Switchboard(SwitchboardServer),
+    Node(Box<Script>, SocketAddr),
+}
+
+impl Server {
+    /// Starts a server of `kind` on a free port; `None` when Node is not
+    /// installed and this is not CI (the skip was reported).
+    pub async fn start(kind: Kind) -> Option<Server> {
+        Server::start_on(kind, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Node with connection state recovery on (every emit then carries an
+    /// offset as its last argument, so the other scenarios run without).
+    pub async fn start_recovering() -> Option<Server> {
+        Server::launch(Kind::Node, SocketAddr::from(([127, 0, 0, 1], 0)), true).await
+    }
+
+    pub async fn start_on(kind: Kind, addr: SocketAddr) -> Option<Server> {
+        Server::launch(kind, addr, false).await
+    }
+
+    async fn launch(kind: Kind, addr: SocketAddr, recovery: bool) -> Option<Server> {
+        Some(match kind {
+            Kind::Switchboard => Server::Switchboard(SwitchboardServer::start(addr).await),
+            Kind::Node => {
+                let node = switchboard_testkit::Node::package("tests/node")?;
+                let port = addr.port().to_string();
+                let mode = if recovery { "recovery" } else { "plain" };
+                let mut script = node.start("client/server.mjs", &[&port, mode]);
+                let port: u16 = script.line_starting("listening ").await.parse().unwrap();
+                Server::Node(Box::new(script), SocketAddr::from(([127, 0, 0, 1], port)))
+            }
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        match self {
+            Server::Switchboard(s) => s.addr,
+            Server::Node(_, addr) => *addr,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// Stops the server: switchboard shuts down gracefully, Node is killed.
+    pub async fn stop(self) {
+        match self {
+            Server::Switchboard(s) => s.stop().await,
+            Server::Node(script, _) => drop(script),
+        }
+    }
+}
+
+/// switchboard serving the contract on a local port.
+#[derive(Debug)]
+pub struct SwitchboardServer {
+    pub addr: SocketAddr,
+    io: Io,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl SwitchboardServer {
+    pub async fn start(addr: SocketAddr) -> SwitchboardServer {
+        let io = contract_io();
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = io.clone();
+        let task = tokio::spawn(async move {
+            served
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        SwitchboardServer {
+            addr,
+            io,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            within("the server to stop", task).await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for SwitchboardServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The contract of `tests/node/client/server.mjs`, on switchboard (without
+/// the recovery events).
+fn contract_io() -> Io {
+    let io = Io::new();
+    io.on_connect(|socket| contract(&socket));
+    io.of("/admin").on_connect(|socket| {
+        socket.emit("welcome", "admin").unwrap();
+        contract(&socket);
+    });
+    let private = io.of("/private");
+    private.use_middleware(|socket: Socket| async move {
+        if socket.auth().get("token") == Some(&json!("secret")) {
+            Ok(())
+        } else {
+            Err(ConnectError::new("unauthorized").with_data(json!({"code": "E_AUTH"})))
+        }
+    });
+    private.on_connect(|socket| contract(&socket));
+    io
+}
+
+fn contract(socket: &Socket) {
+    socket.on("echo", |_: Socket, event: Event<Vec<Value>>| async move {
+        if let Some(ack) = event.ack {
+            ack.binary(event.binary).send_args(&event.data).unwrap();
+        }
+    });
+    socket.on(
+        "emit-back",
+        |socket: Socket, event: Event<Vec<Value>>| async move {
+            socket
+                .binary(event.binary)
+                .emit_args("back", &event.data)
+                .unwrap();
+        },
+    );
+    socket.on("ask", |socket: Socket, event: Event<(Value,)>| async move {
+        let asked = socket
+            .timeout(Duration::from_secs(5))
+            .emit_with_ack::<Vec<Value>, _>("question", &event.data.0)
+            .await;
+        match asked {
+            // As Node's `emitWithAck`: the answer's first argument.
+            Ok(answer) => socket.emit("answer", &answer.data[0]).unwrap(),
+            Err(e) => socket.emit("answer", &format!("error: {e}")).unwrap(),
+        }
+    });
+    socket.on("never", |_: Socket, _: Event<Vec<Value>>| async move {});
+    socket.on("transport", |socket: Socket, event: Event<()>| async move {
+        let name = socket.session().transport().as_str();
+        event.ack.unwrap().send(name).unwrap();
+    });
+    socket.on("auth", |socket: Socket, event: Event<()>| async move {
+        event.ack.unwrap().send(socket.auth()).unwrap();
+    });
+    socket.on("disconnect-me", |socket: Socket, _: Event<()>| async move {
+        socket.disconnect();
+    });
+    socket.on(
+        "close-transport",
+        |socket: Socket, _: Event<()>| async move {
+            socket.close_connection();
+        },
+    );
+    socket
+        .emit("hello", &json!({"recovered": false, "id": socket.id()}))
+        .unwrap();
+}
