@@ -68,7 +68,12 @@ fn storm_server() -> Io {
         });
         let io = server.clone();
         socket.on("recovered-count", move |_: Socket, event: Event<()>| {
-            let n = io.of("/").sockets().iter().filter(|s| s.recovered()).count();
+            let n = io
+                .of("/")
+                .sockets()
+                .iter()
+                .filter(|s| s.recovered())
+                .count();
             event.ack.unwrap().send(&n).unwrap();
             async {}
         });

@@ -250,12 +250,16 @@ fn main_io() -> Io {
     io
 }
 
-/// The contract's `/recover/` server. switchboard has no connection state
-/// recovery yet; it says so in `caps`, and the page checks the fallback.
+/// The contract's `/recover/` server, with connection state recovery (and
+/// Node's `skipMiddlewares`, as the reference server has; there is no
+/// middleware here anyway).
 fn recover_io() -> Io {
-    let io = builder().path("/recover/").build();
+    let io = builder()
+        .path("/recover/")
+        .connection_state_recovery(switchboard::Recovery::new().skip_middlewares(true))
+        .build();
     io.on_connect(|socket| {
-        let _ = socket.emit("caps", &json!({ "recovery": false }));
+        let _ = socket.emit("caps", &json!({ "recovery": true }));
         rooms(&socket);
         socket.on(
             "watch",
