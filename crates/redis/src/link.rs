@@ -361,10 +361,30 @@ async fn publish(
         *state.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
         state.publishing.store(true, Ordering::Release);
         tracing::info!("redis publisher connected");
+        let mut next_ping = Instant::now() + config.liveness_interval;
         loop {
-            let Some((channel, message)) = queue.recv().await else {
+            // While idle, a PING now and then: a publisher that only learns
+            // of a dead connection from a failed publish loses that message.
+            let next = tokio::select! {
+                next = queue.recv() => next,
+                () = tokio::time::sleep_until(next_ping) => {
+                    next_ping = Instant::now() + config.liveness_interval;
+                    let ping = redis::cmd("PING");
+                    match timeout(config.command_timeout, ping.query_async::<String>(&mut conn)).await {
+                        Ok(Ok(_)) => continue,
+                        _ => {
+                            state.publishing.store(false, Ordering::Release);
+                            *state.commands.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                            tracing::warn!("redis publisher connection lost; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            };
+            let Some((channel, message)) = next else {
                 return;
             };
+            next_ping = Instant::now() + config.liveness_interval;
             let mut pipe = redis::pipe();
             pipe.cmd("PUBLISH").arg(channel).arg(message).ignore();
             let mut count: u64 = 1;

@@ -274,7 +274,7 @@ fn packet(value: Json, all: &[Bytes]) -> Result<Packet, Garbage> {
         Some(mut data) => {
             let mut own = Vec::new();
             renumber(&mut data, all, &mut own)?;
-            if kind == PacketType::Event && !data.as_array().is_some_and(|a| !a.is_empty()) {
+            if kind == PacketType::Event && data.as_array().is_none_or(Vec::is_empty) {
                 return Err(Garbage("event data is not a non-empty array"));
             }
             (Some(data.to_string()), own)
