@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     namespaces: Mutex<Namespaces>,
     /// Set once the connection should end for good.
     closing: AtomicBool,
+    /// Whether any namespace was ever connected: until then a failure is
+    /// the caller's error, not something to retry behind its back.
+    ever_connected: AtomicBool,
     /// The transport of the open session: 0 none, 1 polling, 2 WebSocket.
     transport: AtomicU8,
     /// Why the last session ended, when it was an error.
@@ -81,6 +84,7 @@ impl Client {
             closing: AtomicBool::new(false),
             last_error: Mutex::new(None),
             transport: AtomicU8::new(0),
+            ever_connected: AtomicBool::new(false),
             done,
         });
         let client = Client { shared };
@@ -228,6 +232,21 @@ impl Shared {
             Some(Transport::WebSocket) => 2,
         };
         self.transport.store(code, Ordering::Release);
+    }
+
+    pub(crate) fn mark_connected(&self) {
+        self.ever_connected.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn ever_connected(&self) -> bool {
+        self.ever_connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn error(&self) -> Option<ClientError> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_error(&self, error: ClientError) {

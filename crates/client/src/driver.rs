@@ -47,7 +47,6 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     };
     let mut receiver = Receiver::new(config.max_attachments);
     let mut attempts: u32 = 0;
-    let mut ever_open = false;
     loop {
         let opened = tokio::select! {
             opened = tokio::time::timeout(config.connect_timeout, open(&shared)) => {
@@ -57,15 +56,20 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         match opened {
             Ok((handshake, transport)) => {
-                ever_open = true;
                 attempts = 0;
                 receiver.reset();
                 let reason = session(&shared, &mut receiver, handshake, transport).await;
                 shared.set_transport(None);
-                let final_ =
-                    reason == CLIENT_DISCONNECT || shared.is_closing() || !config.reconnection;
+                let final_ = reason == CLIENT_DISCONNECT
+                    || shared.is_closing()
+                    || !config.reconnection
+                    || !shared.ever_connected();
                 shared.closed(reason, final_);
                 if final_ {
+                    // A first connection that ended before its namespace
+                    // was answered fails `connect` with the reason.
+                    let error = shared.error().unwrap_or(ClientError::Disconnected);
+                    shared.abandon(&error);
                     break;
                 }
             }
@@ -73,7 +77,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 tracing::debug!(error = %e, "connection attempt failed");
                 // A first connection that fails is the caller's error, not
                 // something to retry behind its back.
-                if !ever_open {
+                if !shared.ever_connected() {
                     shared.abandon(&e);
                     break;
                 }

@@ -388,6 +388,7 @@ impl Socket {
             state.pid = pid;
             state.id = Some(Str::from(sid));
             state.connected = true;
+            self.inner.client.mark_connected();
             // Buffered packets go out after the CONNECT answer and before
             // anything emitted from now on: both push under this lock.
             for packet in std::mem::take(&mut state.buffer) {

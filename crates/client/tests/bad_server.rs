@@ -1,0 +1,256 @@
+//! A server that breaks the protocol: the client closes that connection
+//! with an error (`parse error`, `Client::last_error`) and never panics.
+//! The fake servers here are hand-written on purpose: no real server sends
+//! these bytes.
+#![allow(clippy::unwrap_used, reason = "test code")]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use switchboard_client::{Client, ClientError, Socket, Transport};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const GUARD: Duration = Duration::from_secs(30);
+
+const OPEN: &str =
+    r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+
+async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    tokio::time::timeout(GUARD, f)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// A WebSocket server for one client: sends `open`, answers the CONNECT of
+/// `/` with `40{"sid":"a"}` when `answer` is set, then sends `then`.
+async fn websocket_server(open: &'static str, answer: bool, then: Vec<Message>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        ws.send(Message::text(open)).await.unwrap();
+        if answer {
+            let connect = ws.next().await.unwrap().unwrap();
+            assert_eq!(connect.to_text().unwrap(), "40");
+            ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
+        }
+        for message in then {
+            if ws.send(message).await.is_err() {
+                return;
+            }
+        }
+        // Hold the connection until the client closes it.
+        while let Some(Ok(_)) = ws.next().await {}
+    });
+    url
+}
+
+/// Connects without reconnection; returns the socket and the reasons its
+/// disconnect handler receives.
+async fn connect(url: &str) -> (Socket, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let socket = Client::builder(url)
+        .transports(&[Transport::WebSocket])
+        .reconnection(false)
+        .on_disconnect(move |_, reason| {
+            let _ = tx.send(reason.to_owned());
+        })
+        .connect()
+        .await
+        .unwrap();
+    (socket, rx)
+}
+
+async fn closes_with_parse_error(then: Vec<Message>) -> ClientError {
+    let url = websocket_server(OPEN, true, then).await;
+    let (socket, mut reasons) = connect(&url).await;
+    let reason = within("the disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "parse error");
+    assert!(!socket.connected());
+    let client = socket.io();
+    within("the client to end", client.close_and_wait()).await;
+    client.last_error().unwrap()
+}
+
+#[tokio::test]
+async fn malformed_packets_close_the_connection() {
+    let cases: [(&str, Vec<Message>); 8] = [
+        ("unknown engine type", vec![Message::text("9")]),
+        ("unknown socket type", vec![Message::text("49")]),
+        (
+            "event that is not an array",
+            vec![Message::text(r#"42{"a":1}"#)],
+        ),
+        ("event without a name", vec![Message::text("42[]")]),
+        ("ack without an id", vec![Message::text("43[1]")]),
+        ("unannounced binary", vec![Message::binary(vec![1u8, 2])]),
+        (
+            "text while attachments are pending",
+            vec![
+                Message::text(r#"451-["a",{"_placeholder":true,"num":0}]"#),
+                Message::text(r#"42["a"]"#),
+            ],
+        ),
+        (
+            "placeholder without attachment",
+            vec![Message::text(r#"451-["a",{"_placeholder":true,"num":1}]"#)],
+        ),
+    ];
+    for (what, then) in cases {
+        let error = closes_with_parse_error(then).await;
+        assert!(
+            matches!(error, ClientError::Protocol(_)),
+            "{what}: {error:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn connect_answer_without_sid_is_a_protocol_error() {
+    let url = websocket_server(OPEN, false, vec![Message::text("40{}")]).await;
+    let refused = Client::builder(&url)
+        .transports(&[Transport::WebSocket])
+        .connect()
+        .await;
+    // The first connection fails with the reason it ended.
+    assert!(
+        matches!(refused, Err(ClientError::Disconnected)),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_open_packet_fails_the_handshake() {
+    for open in ["4hello", "0{\"sid\":1}", "x"] {
+        let url = websocket_server(open, false, vec![]).await;
+        let result = Client::builder(&url)
+            .transports(&[Transport::WebSocket])
+            .connect()
+            .await;
+        assert!(
+            matches!(result, Err(ClientError::Handshake(_))),
+            "{open}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_is_detected_by_the_heartbeat() {
+    let open =
+        r#"0{"sid":"s1","upgrades":[],"pingInterval":50,"pingTimeout":50,"maxPayload":1000000}"#;
+    let url = websocket_server(open, true, vec![]).await;
+    let (_socket, mut reasons) = connect(&url).await;
+    let reason = within("the ping timeout", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "ping timeout");
+}
+
+#[tokio::test]
+async fn pings_are_answered() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        ws.send(Message::text(OPEN)).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap().to_text().unwrap(), "40");
+        ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
+        ws.send(Message::text("2")).await.unwrap();
+        ws.next()
+            .await
+            .unwrap()
+            .unwrap()
+            .to_text()
+            .unwrap()
+            .to_owned()
+    });
+    let (_socket, _) = connect(&url).await;
+    assert_eq!(within("the pong", server).await.unwrap(), "3");
+}
+
+/// An HTTP long-polling server for one client: answers the handshake, the
+/// CONNECT (POST), the first poll with the CONNECT answer and the second
+/// poll with `body`.
+async fn polling_server(body: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut polls = 0;
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            polls = serve_http(stream, polls, body).await;
+        }
+    });
+    url
+}
+
+/// Serves requests on one keep-alive connection; returns the GET count.
+async fn serve_http(stream: TcpStream, mut polls: usize, bad: &'static [u8]) -> usize {
+    let mut stream = BufReader::new(stream);
+    loop {
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return polls;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).await.unwrap();
+        let answer: &[u8] = if head.starts_with("POST") {
+            b"ok"
+        } else if !head.contains("sid=") {
+            OPEN.as_bytes()
+        } else {
+            polls += 1;
+            match polls {
+                1 => br#"40{"sid":"a"}"#,
+                2 => bad,
+                // Further polls hang until the client goes.
+                _ => std::future::pending().await,
+            }
+        };
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+            answer.len()
+        );
+        let stream = stream.get_mut();
+        stream.write_all(response.as_bytes()).await.unwrap();
+        stream.write_all(answer).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn malformed_polling_payloads_close_the_connection() {
+    let bodies: [&'static [u8]; 4] = [b"b!!!", b"4\xff", b"4a\x1e", b"42[\"a\"]\x1e42{}"];
+    for body in bodies {
+        let url = polling_server(body).await;
+        let (tx, mut reasons) = mpsc::unbounded_channel();
+        let socket = Client::builder(&url)
+            .transports(&[Transport::Polling])
+            .reconnection(false)
+            .on_disconnect(move |_, reason| {
+                let _ = tx.send(reason.to_owned());
+            })
+            .connect()
+            .await
+            .unwrap();
+        let reason = within("the disconnect", reasons.recv()).await.unwrap();
+        assert_eq!(reason, "parse error", "{body:?}");
+        let error = socket.io().last_error();
+        assert!(matches!(error, Some(ClientError::Protocol(_))), "{error:?}");
+    }
+}
