@@ -34,6 +34,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Longest message, in characters.
     pub max_message_length: usize,
+    /// Join a cluster through Redis (`--redis`): broadcasts reach the
+    /// clients of every server, and presence is cluster-wide.
+    pub redis: Option<switchboard_redis::RedisConfig>,
 }
 
 impl Default for Config {
@@ -44,6 +47,7 @@ impl Default for Config {
             require_auth: false,
             cors_origins: Vec::new(),
             max_message_length: 4000,
+            redis: None,
         }
     }
 }
@@ -79,7 +83,11 @@ pub async fn run(
     // the official client, 2,000 of them in one Node process) were
     // disconnected as slow readers. The queue's byte bound (4 MiB) still
     // caps memory per client; only the packet count is raised.
-    let io = Io::builder()
+    let cluster = match &config.redis {
+        Some(redis) => Some(switchboard_redis::RedisCluster::connect(redis.clone()).await?),
+        None => None,
+    };
+    let io = with_cluster(Io::builder(), cluster.as_ref())
         .cors(cors)
         .engine(|e| e.max_queued_packets(MAX_QUEUED_PACKETS))
         .build();
@@ -95,6 +103,14 @@ pub async fn run(
         },
     });
     let announcer = chat::install(&io, chat.clone());
+    if let Some(cluster) = &cluster {
+        // Clients are served once the main namespace hears the cluster.
+        cluster.subscribed().await;
+    }
+    let sharer = cluster.as_ref().map(|_| {
+        let server = switchboard::Sid::random().to_string();
+        tokio::spawn(presence::share(chat.clone(), io.of("/"), server))
+    });
     match config.secret {
         Some(secret) => admin::install(&io, chat.clone(), secret),
         None => tracing::warn!(
@@ -126,8 +142,22 @@ pub async fn run(
     // kept a PostgreSQL connection open after `run` returned (seen when a
     // test restarts the server on the same database).
     announcer.abort();
+    if let Some(sharer) = sharer {
+        sharer.abort();
+    }
     tracing::info!("history flushed");
     Ok(())
+}
+
+/// The builder with the Redis adapter when the chat is clustered.
+fn with_cluster(
+    builder: switchboard::IoBuilder,
+    cluster: Option<&switchboard_redis::RedisCluster>,
+) -> switchboard::IoBuilder {
+    match cluster {
+        Some(cluster) => builder.adapter(cluster.factory()),
+        None => builder,
+    }
 }
 
 /// Hands the peer address to the engine, for `socket.handshake().address`.

@@ -54,6 +54,13 @@ struct Serve {
     /// Longest message, in characters.
     #[arg(long, default_value_t = 4000)]
     max_message_length: usize,
+    /// Join a cluster of chat servers (switchboard or Node socket.io with
+    /// @socket.io/redis-adapter) through this Redis, e.g. redis://127.0.0.1:6379.
+    #[arg(long)]
+    redis: Option<String>,
+    /// The cluster's channel prefix (the Node adapter's `key` option).
+    #[arg(long, default_value = "socket.io")]
+    redis_key_prefix: String,
 }
 
 fn main() -> ExitCode {
@@ -112,6 +119,9 @@ fn serve(args: Serve, secret_file: Option<PathBuf>) -> Result<(), Failure> {
         require_auth: args.require_auth,
         cors_origins: args.cors_origins,
         max_message_length: args.max_message_length,
+        redis: args
+            .redis
+            .map(|url| switchboard_redis::RedisConfig::new(url).key_prefix(args.redis_key_prefix)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
