@@ -72,9 +72,11 @@ impl Broadcast {
     }
 
     /// Emits `event` with one argument to the selected sockets. The packet
-    /// is encoded once. Local delivery is done when this returns; other
-    /// servers (clustered adapters) are told in the background, and a failure
-    /// there is logged.
+    /// is encoded once. Local delivery is done when this returns (with
+    /// connection state recovery on, a thread delivering another broadcast
+    /// of the namespace at that moment may deliver this one right after
+    /// its own, keeping the order); other servers (clustered adapters) are
+    /// told in the background, and a failure there is logged.
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> Result<(), EmitError> {
         let json = event_one(event, data)?;
         self.send(&json);

@@ -414,8 +414,13 @@ impl Socket {
         }
     }
 
+    /// Whether outgoing listeners are registered.
+    pub(crate) fn watched(&self) -> bool {
+        self.0.watched.load(Ordering::Acquire)
+    }
+
     pub(crate) fn notify_outgoing(&self, packet: &EncodedPacket) {
-        if !self.0.watched.load(Ordering::Acquire) {
+        if !self.watched() {
             return;
         }
         let Some((event, args)) = packet.event_and_args() else {
@@ -467,14 +472,15 @@ impl Socket {
     /// to call more than once; only the first call acts.
     pub(crate) fn disconnected(&self, reason: DisconnectReason) {
         let was_connected = self.0.connected.swap(false, Ordering::AcqRel);
-        // Kept for recovery: taken before the socket leaves its rooms.
+        // Kept for recovery: taken before the socket leaves its rooms. The
+        // data is copied, not taken: disconnect handlers still read it.
         let persisted = match &self.0.pid {
             Some(pid) if was_connected && crate::recovery::recoverable(&reason) => {
                 Some(PersistedSession::new(
                     self.0.id,
                     pid.clone(),
                     self.rooms(),
-                    std::mem::take(&mut *lock(&self.0.data)),
+                    lock(&self.0.data).clone(),
                 ))
             }
             _ => None,

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use switchboard_protocol::Str;
 
-use super::sessions::SessionStore;
+use super::sessions::{Job, SessionStore};
 use super::{
     AckResponse, Adapter, BoxFuture, BroadcastOptions, PersistedSession, RecoveryStats,
     RemoteSocket, Room,
@@ -50,6 +50,41 @@ impl LocalAdapter {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
         self.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Logs and delivers queued kept broadcasts, in order, unless another
+    /// thread holds the log: that one delivers them before letting go (see
+    /// `sessions.rs`).
+    fn deliver_kept(&self, store: &SessionStore) {
+        // Bounds how long a recovery (which takes the lock outright) waits.
+        const BATCH: usize = 16;
+        let mut watched = Vec::new();
+        loop {
+            let Some(mut state) = store.try_state() else {
+                return;
+            };
+            for _ in 0..BATCH {
+                let Some(job) = store.pop() else { break };
+                store.keep(&mut state, &job);
+                for socket in self.local_sockets(&job.opts) {
+                    let _ = socket.enqueue(&job.packet, false);
+                    if socket.watched() {
+                        watched.push((socket, job.packet.clone()));
+                    }
+                }
+            }
+            drop(state);
+            // Listeners are user code: they run once the lock is released,
+            // so one that broadcasts does not deadlock.
+            for (socket, packet) in watched.drain(..) {
+                socket.notify_outgoing(&packet);
+            }
+            // A job queued after our last pop but before we let go found the
+            // lock held: it is ours to deliver.
+            if !store.has_jobs() {
+                return;
+            }
+        }
     }
 
     /// Ids of the sockets in `rooms`, where a room may also be a socket id.
@@ -280,17 +315,12 @@ impl Adapter for LocalAdapter {
         let Some(store) = &self.store else {
             return self.broadcast(packet, opts);
         };
-        let kept = store.keep(&packet, &offset, &opts);
-        let sockets = self.local_sockets(&opts);
-        for socket in &sockets {
-            let _ = socket.enqueue(&packet, false);
-        }
-        drop(kept);
-        // Listeners are user code: they run once the lock is released, so
-        // one that broadcasts does not deadlock.
-        for socket in &sockets {
-            socket.notify_outgoing(&packet);
-        }
+        store.push(Job {
+            packet,
+            offset,
+            opts,
+        });
+        self.deliver_kept(store);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -315,9 +345,13 @@ impl Adapter for LocalAdapter {
         rooms: &[Room],
         join: &mut dyn FnMut(&[EncodedPacket]) -> bool,
     ) -> bool {
-        self.store
-            .as_ref()
-            .is_some_and(|store| store.replay(offset, rooms, join))
+        let Some(store) = &self.store else {
+            return false;
+        };
+        let joined = store.replay(offset, rooms, join);
+        // Broadcasts queued while the replay held the lock.
+        self.deliver_kept(store);
+        joined
     }
 
     fn recovery_stats(&self) -> RecoveryStats {

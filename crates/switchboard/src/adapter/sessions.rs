@@ -9,10 +9,14 @@
 //!   kept before is in its replay, one kept after reaches it live, and
 //!   nothing is both or neither.
 //!
-//! Delivery only pushes onto session queues (no `.await`, no user code:
-//! outgoing listeners run after the lock is released), so the lock is held
-//! for a bounded, short time; it serialises the kept broadcasts of one
-//! namespace, which is what ordering them means.
+//! That serialises the kept broadcasts of one namespace, which is what
+//! ordering them means, but no thread waits for another's delivery: a
+//! broadcast is queued as a [`Job`] and whoever holds the lock delivers
+//! every queued job before letting go (flat combining). A worker thread
+//! blocked on the lock during a storm of broadcasts could not run the
+//! sessions' pings meanwhile (seen: 2,000 clients joining the chat at once
+//! timed out). Delivery only pushes onto session queues: no `.await`, no
+//! user code (outgoing listeners run after the lock is released).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +46,17 @@ pub(crate) struct SessionStore {
     /// ordered by when packets are kept, not by this number.
     next_seq: AtomicU64,
     state: Arc<Mutex<State>>,
+    /// Kept broadcasts waiting for the lock's holder. Held for one push or
+    /// pop.
+    jobs: Mutex<VecDeque<Job>>,
+}
+
+/// A kept broadcast waiting to be logged and delivered.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub(crate) packet: EncodedPacket,
+    pub(crate) offset: Str,
+    pub(crate) opts: BroadcastOptions,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +110,7 @@ impl SessionStore {
             epoch: Str::from(epoch),
             next_seq: AtomicU64::new(1),
             state: Arc::default(),
+            jobs: Mutex::default(),
         }
     }
 
@@ -115,32 +131,56 @@ impl SessionStore {
         u64::from_str_radix(seq, 16).ok()
     }
 
-    /// Keeps a packet and returns the locked state: the caller delivers it
-    /// before letting go, which keeps delivery in log order.
-    pub(crate) fn keep(
-        &self,
-        packet: &EncodedPacket,
-        offset: &str,
-        opts: &BroadcastOptions,
-    ) -> MutexGuard<'_, State> {
-        let mut state = lock(&self.state);
-        let Some(seq) = self.parse(offset) else {
-            // Not from `new_offset`: deliver, but nothing can refer to it.
-            return state;
+    pub(crate) fn push(&self, job: Job) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(job);
+    }
+
+    pub(crate) fn pop(&self) -> Option<Job> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    pub(crate) fn has_jobs(&self) -> bool {
+        !self
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// The lock, if no one holds it; its holder delivers the queued jobs.
+    pub(crate) fn try_state(&self) -> Option<MutexGuard<'_, State>> {
+        match self.state.try_lock() {
+            Ok(state) => Some(state),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Logs a job's packet; the caller, holding `state`, delivers it before
+    /// letting go, which keeps delivery in log order.
+    pub(crate) fn keep(&self, state: &mut State, job: &Job) {
+        let Some(seq) = self.parse(&job.offset) else {
+            // Not from `new_offset`: delivered, but nothing can refer to it.
+            return;
         };
         let now = Instant::now();
         let kept = Kept {
             seq,
-            packet: packet.clone(),
-            rooms: opts.rooms.clone(),
-            except: opts.except.clone(),
+            packet: job.packet.clone(),
+            rooms: job.opts.rooms.clone(),
+            except: job.opts.except.clone(),
             at: now,
         };
         state.bytes += kept.size();
         state.log.push_back(kept);
-        self.evict(&mut state, now);
-        self.ensure_sweeper(&mut state);
-        state
+        self.evict(state, now);
+        self.ensure_sweeper(state);
     }
 
     /// Drops the oldest packets beyond the bounds and those older than the
@@ -199,6 +239,7 @@ impl SessionStore {
         let Some(seq) = self.parse(offset) else {
             return false;
         };
+        // Waits for the holder's current batch at most (rare: recoveries).
         let state = lock(&self.state);
         let Some(index) = position(&state.log, seq) else {
             return false;
