@@ -100,6 +100,19 @@ pub fn install(io: &Io, chat: Arc<Chat>) -> tokio::task::JoinHandle<()> {
 }
 
 fn register(socket: &Socket, chat: &Arc<Chat>) {
+    // A recovered socket has its name back (its data) but left presence
+    // when its connection dropped: it is online again.
+    if socket.recovered() {
+        if let Some(name) = user(socket) {
+            let back = !chat.presence.names().contains(&name);
+            chat.presence.add(&name);
+            if back {
+                let _ = socket
+                    .broadcast()
+                    .emit("user:joined", &format!("{name} joined the chat"));
+            }
+        }
+    }
     let c = chat.clone();
     socket.on("user:join", move |socket: Socket, event: Args| {
         let chat = c.clone();

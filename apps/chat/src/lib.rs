@@ -12,7 +12,7 @@ pub mod web;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request};
 use axum::serve::ListenerExt;
@@ -37,6 +37,9 @@ pub struct Config {
     /// Join a cluster through Redis (`--redis`): broadcasts reach the
     /// clients of every server, and presence is cluster-wide.
     pub redis: Option<switchboard_redis::RedisConfig>,
+    /// Connection state recovery: how long a dropped client's session and
+    /// the messages it missed are kept; `None` turns recovery off.
+    pub recovery: Option<Duration>,
 }
 
 impl Default for Config {
@@ -48,9 +51,14 @@ impl Default for Config {
             cors_origins: Vec::new(),
             max_message_length: 4000,
             redis: None,
+            recovery: Some(DEFAULT_RECOVERY),
         }
     }
 }
+
+/// How long a dropped client can take to come back and miss nothing:
+/// Socket.IO's default.
+pub const DEFAULT_RECOVERY: Duration = Duration::from_secs(120);
 
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -89,8 +97,18 @@ pub async fn run(
     };
     let io = with_cluster(Io::builder(), cluster.as_ref())
         .cors(cors)
-        .engine(|e| e.max_queued_packets(MAX_QUEUED_PACKETS))
-        .build();
+        .engine(|e| e.max_queued_packets(MAX_QUEUED_PACKETS));
+    // A client whose connection drops (a tunnel, a Wi-Fi handover) comes
+    // back with its name, rooms and every message it missed; the page
+    // fetches the gap through `chat:history` only after a longer absence.
+    // `--require-auth` checks a returning client's token again.
+    let io = match config.recovery {
+        Some(window) => io.connection_state_recovery(
+            switchboard::Recovery::new().max_disconnection_duration(window),
+        ),
+        None => io,
+    }
+    .build();
     let chat = Arc::new(Chat {
         store,
         presence: Default::default(),

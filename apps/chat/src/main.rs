@@ -61,6 +61,10 @@ struct Serve {
     /// The cluster's channel prefix (the Node adapter's `key` option).
     #[arg(long, default_value = "socket.io")]
     redis_key_prefix: String,
+    /// Seconds a dropped client's session and missed messages are kept for
+    /// it (connection state recovery); 0 turns recovery off.
+    #[arg(long, default_value_t = 120)]
+    recovery_window: u64,
 }
 
 fn main() -> ExitCode {
@@ -119,6 +123,8 @@ fn serve(args: Serve, secret_file: Option<PathBuf>) -> Result<(), Failure> {
         require_auth: args.require_auth,
         cors_origins: args.cors_origins,
         max_message_length: args.max_message_length,
+        recovery: (args.recovery_window > 0)
+            .then(|| std::time::Duration::from_secs(args.recovery_window)),
         redis: args
             .redis
             .map(|url| switchboard_redis::RedisConfig::new(url).key_prefix(args.redis_key_prefix)),

@@ -4,6 +4,8 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const socket = io();
+  // For the console and the page's tests.
+  window.chatSocket = socket;
   const state = {
     name: null,
     room: null, // null: the main chat
@@ -42,9 +44,25 @@
       li.classList.remove("pending");
       li.append(el("span", "tick", "✓"));
     } else {
-      $("messages").append(li);
+      // In id order: a gap fetched after a reconnection may arrive after
+      // newer messages.
+      const later = [...$("messages").querySelectorAll("li[data-id]")].find((other) => Number(other.dataset.id) > message.id);
+      $("messages").insertBefore(li, later || null);
     }
     scroll();
+  }
+
+  // Everything in `room` after message `since`, paging back from the
+  // newest until the page reaches it (or the beginning).
+  function fetchGap(room, since) {
+    const page = (before) =>
+      socket.emit("chat:history", { room, before, limit: 200 }, (reply) => {
+        if (!reply || !reply.messages) return;
+        const messages = reply.messages;
+        messages.filter((m) => !since || m.id > since).forEach((m) => render(m));
+        if (since && messages.length === 200 && messages[0].id > since + 1) page(messages[0].id);
+      });
+    page(null);
   }
 
   function system(text) {
@@ -194,15 +212,14 @@
 
   socket.on("connect", () => {
     $("banner").hidden = true;
-    // After a reconnection that did not recover the session, join again
-    // and fetch what was missed.
+    // A short drop is recovered by the server (connection state
+    // recovery): same session, rooms and name, and the missed messages
+    // arrive as if nothing happened. After a longer absence the session is
+    // new: join again and fetch the gap.
     if (state.name && !socket.recovered) {
       socket.emit("user:join", state.name, () => {});
       for (const room of state.rooms) socket.emit("room:join", room, () => {});
-      const since = state.lastId.get(key(state.room));
-      socket.emit("chat:history", { room: state.room, limit: 200 }, (reply) => {
-        if (reply && reply.messages) reply.messages.filter((m) => !since || m.id > since).forEach((m) => render(m));
-      });
+      fetchGap(state.room, state.lastId.get(key(state.room)));
     }
   });
 
