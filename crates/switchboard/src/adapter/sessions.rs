@@ -320,3 +320,170 @@ async fn sweep(state: Weak<Mutex<State>>, window: Duration, period: Duration) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::Parser;
+    use switchboard_protocol::socket::PacketType;
+
+    fn packet(n: usize) -> EncodedPacket {
+        let json = format!(r#"["e",{n}]"#);
+        EncodedPacket::new(
+            Parser::Json,
+            PacketType::Event,
+            "/",
+            None,
+            vec![],
+            Some(&json),
+        )
+    }
+
+    /// Keeps packet `n` for `rooms` (everyone when empty) minus `except`.
+    fn keep(store: &SessionStore, n: usize, rooms: &[&str], except: &[&str]) -> Str {
+        let offset = store.new_offset();
+        let mut opts = BroadcastOptions::default();
+        opts.rooms = rooms.iter().map(|r| Room::from(r.to_string())).collect();
+        opts.except = except.iter().map(|r| Room::from(r.to_string())).collect();
+        let job = Job {
+            packet: packet(n),
+            offset: offset.clone(),
+            opts,
+        };
+        let mut state = lock(&store.state);
+        store.keep(&mut state, &job);
+        offset
+    }
+
+    fn persist(store: &SessionStore, rooms: &[&str]) -> (Sid, Str) {
+        let sid = Sid::random();
+        let pid = Str::from(Sid::random().as_str().to_owned());
+        let rooms = rooms.iter().map(|r| Room::from(r.to_string())).collect();
+        store.persist(PersistedSession::new(
+            sid,
+            pid.clone(),
+            rooms,
+            Default::default(),
+        ));
+        (sid, pid)
+    }
+
+    /// The packets `replay` hands over after `offset` for `rooms`.
+    fn replayed(store: &SessionStore, offset: &str, rooms: &[&str]) -> Option<Vec<String>> {
+        let rooms: Vec<Room> = rooms.iter().map(|r| Room::from(r.to_string())).collect();
+        let mut got = None;
+        let ok = store.replay(offset, &rooms, &mut |missed| {
+            got = Some(
+                missed
+                    .iter()
+                    .map(|p| p.event_and_args().unwrap().1)
+                    .collect(),
+            );
+            true
+        });
+        assert_eq!(ok, got.is_some());
+        got
+    }
+
+    #[tokio::test]
+    async fn offsets_are_ours_only() {
+        let store = SessionStore::new(Recovery::new());
+        let other = SessionStore::new(Recovery::new());
+        let offset = store.new_offset();
+        assert!(store.parse(&offset).is_some());
+        assert_eq!(other.parse(&offset), None, "another namespace's offset");
+        assert_eq!(store.parse("hello"), None);
+        assert_eq!(store.parse(&format!("{}zz", store.epoch)), None);
+        assert_eq!(
+            store.parse(&format!("{}{}", store.epoch, "f".repeat(40))),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn replay_follows_rooms_and_except_in_order() {
+        let store = SessionStore::new(Recovery::new());
+        let start = keep(&store, 0, &[], &[]);
+        keep(&store, 1, &[], &[]);
+        keep(&store, 2, &["a"], &[]);
+        keep(&store, 3, &["b"], &[]);
+        keep(&store, 4, &[], &["me"]);
+        keep(&store, 5, &["a", "b"], &["x"]);
+        assert_eq!(
+            replayed(&store, &start, &["me", "a"]).unwrap(),
+            ["[1]", "[2]", "[5]"]
+        );
+        assert_eq!(
+            replayed(&store, &start, &["x", "b"]).unwrap(),
+            ["[1]", "[3]", "[4]"]
+        );
+        assert_eq!(
+            replayed(&store, &format!("{}ff", store.epoch), &["a"]),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn packet_bound_evicts_the_oldest() {
+        let store = SessionStore::new(Recovery::new().max_packets(3));
+        let first = keep(&store, 0, &[], &[]);
+        let second = keep(&store, 1, &[], &[]);
+        keep(&store, 2, &[], &[]);
+        // At the bound: the first is still there.
+        assert_eq!(replayed(&store, &first, &[]).unwrap(), ["[1]", "[2]"]);
+        keep(&store, 3, &[], &[]);
+        // One past it: gone, and no partial replay from it.
+        assert_eq!(replayed(&store, &first, &[]), None);
+        assert_eq!(replayed(&store, &second, &[]).unwrap(), ["[2]", "[3]"]);
+        assert_eq!(store.stats().packets, 3);
+    }
+
+    #[tokio::test]
+    async fn byte_bound_evicts_the_oldest() {
+        let probe = SessionStore::new(Recovery::new());
+        keep(&probe, 0, &[], &[]);
+        let each = probe.stats().bytes;
+        let store = SessionStore::new(Recovery::new().max_bytes(3 * each));
+        let first = keep(&store, 0, &[], &[]);
+        keep(&store, 1, &[], &[]);
+        keep(&store, 2, &[], &[]);
+        assert_eq!(store.stats().bytes, 3 * each, "at the bound");
+        assert!(replayed(&store, &first, &[]).is_some());
+        keep(&store, 3, &[], &[]);
+        assert_eq!(store.stats().packets, 3, "one past it");
+        assert_eq!(replayed(&store, &first, &[]), None);
+    }
+
+    #[tokio::test]
+    async fn a_session_is_taken_once_and_only_in_its_window() {
+        let store = SessionStore::new(Recovery::new());
+        let offset = keep(&store, 0, &[], &[]);
+        let (sid, pid) = persist(&store, &["r"]);
+        assert!(store.restore(&pid, "not ours").is_none(), "unknown offset");
+        // That attempt used the session up: it is not kept for a later one.
+        assert!(store.restore(&pid, &offset).is_none());
+        let (sid2, pid2) = persist(&store, &["r"]);
+        assert_ne!(sid, sid2);
+        let session = store.restore(&pid2, &offset).unwrap();
+        assert_eq!(session.sid, sid2);
+        assert!(store.restore(&pid2, &offset).is_none(), "taken once");
+        assert!(store.restore("forged", &offset).is_none());
+        assert_eq!(store.stats().sessions, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_sessions_and_packets_are_freed() {
+        let window = Duration::from_secs(120);
+        let store = SessionStore::new(Recovery::new().max_disconnection_duration(window));
+        let offset = keep(&store, 0, &[], &[]);
+        let (_, pid) = persist(&store, &[]);
+        tokio::time::sleep(window + Duration::from_secs(1)).await;
+        assert!(store.restore(&pid, &offset).is_none(), "past the window");
+        let (_, pid) = persist(&store, &[]);
+        // The sweeper runs every window / 8 while something is kept.
+        tokio::time::sleep(window + window / 4).await;
+        assert_eq!(store.stats(), RecoveryStats::default());
+        assert!(!lock(&store.state).sweeping, "the sweeper stopped");
+        assert!(store.restore(&pid, &offset).is_none());
+    }
+}
