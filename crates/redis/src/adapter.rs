@@ -164,6 +164,26 @@ impl Core {
         }
     }
 
+    /// Tells the other servers to make the sockets `opts` selects join or
+    /// leave `rooms` (fire and forget, as Node's adapter does).
+    fn tell_rooms(
+        &self,
+        kind: RequestType,
+        opts: &BroadcastOptions,
+        rooms: &[Room],
+    ) -> Result<(), AdapterError> {
+        if opts.flags.local {
+            return Ok(());
+        }
+        self.publish_request(wire::sockets_request(
+            &self.uid,
+            kind,
+            opts,
+            Some(rooms),
+            None,
+        ))
+    }
+
     fn publish_request(&self, message: Vec<u8>) -> Result<(), AdapterError> {
         self.link.publish(self.channels.request.clone(), message)
     }
@@ -428,17 +448,7 @@ impl Adapter for RedisAdapter {
                 .inner
                 .add_sockets(opts.clone(), rooms.clone())
                 .await?;
-            if opts.flags.local {
-                return Ok(());
-            }
-            let message = wire::sockets_request(
-                &self.0.uid,
-                RequestType::RemoteJoin,
-                &opts,
-                Some(&rooms),
-                None,
-            );
-            self.0.publish_request(message)
+            self.0.tell_rooms(RequestType::RemoteJoin, &opts, &rooms)
         })
     }
 
@@ -452,17 +462,7 @@ impl Adapter for RedisAdapter {
                 .inner
                 .del_sockets(opts.clone(), rooms.clone())
                 .await?;
-            if opts.flags.local {
-                return Ok(());
-            }
-            let message = wire::sockets_request(
-                &self.0.uid,
-                RequestType::RemoteLeave,
-                &opts,
-                Some(&rooms),
-                None,
-            );
-            self.0.publish_request(message)
+            self.0.tell_rooms(RequestType::RemoteLeave, &opts, &rooms)
         })
     }
 

@@ -95,6 +95,11 @@ impl RedisCluster {
         self.link.available()
     }
 
+    /// The start of this cluster's channel names.
+    pub fn key_prefix(&self) -> &str {
+        &self.link.config().key_prefix
+    }
+
     /// What the adapter has done so far.
     pub fn stats(&self) -> RedisStats {
         self.link.stats()

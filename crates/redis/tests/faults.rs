@@ -50,36 +50,59 @@ async fn until_delivered(
     start.elapsed()
 }
 
-fn config(redis: &PrivateRedis, prefix: &str) -> RedisConfig {
-    RedisConfig::new(redis.url.clone()).key_prefix(prefix)
+/// A private Redis, two nodes `a` and `b` on it, and a listening client
+/// on each (`c0` on a, `c1` on b) that has seen a first broadcast.
+struct Pair {
+    redis: PrivateRedis,
+    a: TestNode,
+    b: TestNode,
+    clients: Script,
+}
+
+impl Pair {
+    /// `None` when Node or redis-server is missing (skip reported).
+    async fn start(test: &str, tune: impl Fn(RedisConfig) -> RedisConfig) -> Option<Pair> {
+        let node = node()?;
+        let redis = PrivateRedis::start().await?;
+        let prefix = unique_prefix(test);
+        let config = || tune(RedisConfig::new(redis.url.clone()).key_prefix(prefix.clone()));
+        let a = TestNode::start("a", config()).await;
+        let b = TestNode::start("b", config()).await;
+        let mut clients = node.start("cluster/listen.mjs", &[&a.url, &b.url]);
+        clients.line_starting("ready").await;
+        a.io.emit("msg", "before").unwrap();
+        expect_lines(&mut clients, &["got c0 before", "got c1 before"]).await;
+        Some(Pair {
+            redis,
+            a,
+            b,
+            clients,
+        })
+    }
+
+    async fn stop(self) {
+        drop(self.clients);
+        self.a.stop().await;
+        self.b.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_mid_traffic() {
-    let Some(node) = node() else { return };
-    let Some(mut redis) = PrivateRedis::start().await else {
+    let Some(mut p) = Pair::start("restart", |c| c).await else {
         return;
     };
-    let prefix = unique_prefix("restart");
-    let a = TestNode::start("a", config(&redis, &prefix)).await;
-    let b = TestNode::start("b", config(&redis, &prefix)).await;
-    let mut clients = node.start("cluster/listen.mjs", &[&a.url, &b.url]);
-    clients.line_starting("ready").await;
-
-    a.io.emit("msg", "before").unwrap();
-    expect_lines(&mut clients, &["got c0 before", "got c1 before"]).await;
-
     // Traffic keeps flowing from both nodes while Redis goes away.
     let traffic = [
-        keep_emitting(&a, "traffic-a"),
-        keep_emitting(&b, "traffic-b"),
+        keep_emitting(&p.a, "traffic-a"),
+        keep_emitting(&p.b, "traffic-b"),
     ];
-    redis.kill().await;
+    p.redis.kill().await;
     // Local delivery goes on without Redis, and nothing panics.
-    a.io.emit("msg", "local-a").unwrap();
-    b.io.emit("msg", "local-b").unwrap();
-    expect_lines(&mut clients, &["got c0 local-a", "got c1 local-b"]).await;
-    let fetched = a.io.broadcast().fetch_sockets().await;
+    p.a.io.emit("msg", "local-a").unwrap();
+    p.b.io.emit("msg", "local-b").unwrap();
+    expect_lines(&mut p.clients, &["got c0 local-a", "got c1 local-b"]).await;
+    let fetched = p.a.io.broadcast().fetch_sockets().await;
     assert!(
         fetched.is_err(),
         "a request while Redis is away fails: {fetched:?}"
@@ -88,75 +111,52 @@ async fn redis_restarted_mid_traffic() {
         task.abort();
     }
 
-    redis.restart().await;
-    let a_to_b = until_delivered(&mut clients, &a, "back-a", "got c1 back-a").await;
-    let b_to_a = until_delivered(&mut clients, &b, "back-b", "got c0 back-b").await;
+    p.redis.restart().await;
+    let a_to_b = until_delivered(&mut p.clients, &p.a, "back-a", "got c1 back-a").await;
+    let b_to_a = until_delivered(&mut p.clients, &p.b, "back-b", "got c0 back-b").await;
     // A measurement, not a threshold (see the note on timings).
     eprintln!(
         "cross-node delivery back {a_to_b:?} after Redis returned (a -> b), then b -> a in {b_to_a:?}"
     );
-    assert!(a.cluster.stats().subscriber_connects >= 2);
-    assert!(b.cluster.stats().publisher_connects >= 2);
-    drop(clients);
-    a.stop().await;
-    b.stop().await;
+    assert!(p.a.cluster.stats().subscriber_connects >= 2);
+    assert!(p.b.cluster.stats().publisher_connects >= 2);
+    p.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pubsub_connections_killed() {
-    let Some(node) = node() else { return };
-    let Some(redis) = PrivateRedis::start().await else {
+    let Some(mut p) = Pair::start("kill", |c| c).await else {
         return;
     };
-    let prefix = unique_prefix("kill");
-    let a = TestNode::start("a", config(&redis, &prefix)).await;
-    let b = TestNode::start("b", config(&redis, &prefix)).await;
-    let mut clients = node.start("cluster/listen.mjs", &[&a.url, &b.url]);
-    clients.line_starting("ready").await;
-    a.io.emit("msg", "before").unwrap();
-    expect_lines(&mut clients, &["got c0 before", "got c1 before"]).await;
-
-    let killed = redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).await;
+    let killed = p.redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).await;
     assert_eq!(killed, redis::Value::Int(2), "both subscribers killed");
 
-    let a_to_b = until_delivered(&mut clients, &a, "again-a", "got c1 again-a").await;
-    let b_to_a = until_delivered(&mut clients, &b, "again-b", "got c0 again-b").await;
+    let a_to_b = until_delivered(&mut p.clients, &p.a, "again-a", "got c1 again-a").await;
+    let b_to_a = until_delivered(&mut p.clients, &p.b, "again-b", "got c0 again-b").await;
     eprintln!("resubscribed: delivery back in {a_to_b:?} (a -> b) and {b_to_a:?} (b -> a)");
-    for n in [&a, &b] {
+    for n in [&p.a, &p.b] {
         let stats = n.cluster.stats();
         assert!(stats.subscriber_connects >= 2, "{stats:?}");
     }
-    drop(clients);
-    a.stop().await;
-    b.stop().await;
+    p.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_stops_answering_is_replaced() {
-    let Some(node) = node() else { return };
-    let Some(redis) = PrivateRedis::start().await else {
+    // Quick liveness checks, so the test is short.
+    let quick = |c: RedisConfig| {
+        c.liveness_interval(Duration::from_millis(100))
+            .command_timeout(Duration::from_millis(300))
+    };
+    let Some(mut p) = Pair::start("silent", quick).await else {
         return;
     };
-    let prefix = unique_prefix("silent");
-    // Quick liveness checks, so the test is short.
-    let quick = |name| {
-        TestNode::start(
-            name,
-            config(&redis, &prefix)
-                .liveness_interval(Duration::from_millis(100))
-                .command_timeout(Duration::from_millis(300)),
-        )
-    };
-    let a = quick("a").await;
-    let b = quick("b").await;
-    let mut clients = node.start("cluster/listen.mjs", &[&a.url, &b.url]);
-    clients.line_starting("ready").await;
     // Every connection stays open but nothing is answered: what a
     // half-dead network path looks like from here.
-    redis.command(&["CLIENT", "PAUSE", "1500", "ALL"]).await;
-    let back = until_delivered(&mut clients, &a, "after-pause", "got c1 after-pause").await;
+    p.redis.command(&["CLIENT", "PAUSE", "1500", "ALL"]).await;
+    let back = until_delivered(&mut p.clients, &p.a, "after-pause", "got c1 after-pause").await;
     eprintln!("delivery back {back:?} after the pause began (it lasts 1.5 s)");
-    for n in [&a, &b] {
+    for n in [&p.a, &p.b] {
         let stats = n.cluster.stats();
         assert!(stats.liveness_failures >= 1, "the PING noticed: {stats:?}");
         assert!(
@@ -164,9 +164,7 @@ async fn a_subscriber_that_stops_answering_is_replaced() {
             "and the connection was replaced: {stats:?}"
         );
     }
-    drop(clients);
-    a.stop().await;
-    b.stop().await;
+    p.stop().await;
 }
 
 /// Messages no decoder accepts: empty, invalid MessagePack, cut JSON,
@@ -192,17 +190,11 @@ fn garbage() -> Vec<Vec<u8>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_on_the_channels_is_ignored_and_counted() {
-    let Some(node) = node() else { return };
-    let Some(redis) = PrivateRedis::start().await else {
+    let Some(mut p) = Pair::start("garbage", |c| c).await else {
         return;
     };
-    let prefix = unique_prefix("garbage");
-    let a = TestNode::start("a", config(&redis, &prefix)).await;
-    let b = TestNode::start("b", config(&redis, &prefix)).await;
-    let mut clients = node.start("cluster/listen.mjs", &[&a.url, &b.url]);
-    clients.line_starting("ready").await;
-
-    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let prefix = p.a.cluster.key_prefix().to_owned();
+    let client = redis::Client::open(p.redis.url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let channels = [
         format!("{prefix}#/#"),
@@ -233,8 +225,8 @@ async fn garbage_on_the_channels_is_ignored_and_counted() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    expect_lines(&mut clients, &["got c0 after", "got c1 after"]).await;
-    for n in [&a, &b] {
+    expect_lines(&mut p.clients, &["got c0 after", "got c1 after"]).await;
+    for n in [&p.a, &p.b] {
         assert_eq!(
             n.cluster.stats().garbage,
             sent,
@@ -243,10 +235,10 @@ async fn garbage_on_the_channels_is_ignored_and_counted() {
     }
 
     // The nodes still work both ways.
-    a.io.emit("msg", "still-a").unwrap();
-    b.io.emit("msg", "still-b").unwrap();
+    p.a.io.emit("msg", "still-a").unwrap();
+    p.b.io.emit("msg", "still-b").unwrap();
     expect_lines(
-        &mut clients,
+        &mut p.clients,
         &[
             "got c0 still-a",
             "got c1 still-a",
@@ -255,9 +247,7 @@ async fn garbage_on_the_channels_is_ignored_and_counted() {
         ],
     )
     .await;
-    drop(clients);
-    a.stop().await;
-    b.stop().await;
+    p.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
