@@ -216,6 +216,19 @@ impl Client {
         let mut restored = None;
         if let Some((skip, pid, offset)) = resume {
             skip_middlewares = skip;
+            // The client is back on a new connection while its old one
+            // looks alive here (a network change leaves a half-open TCP
+            // connection that only the ping timeout would end): it is dead,
+            // so end that socket now, which keeps its session, and close
+            // the old connection.
+            if let Some(old) = ns.0.socket_by_pid(&pid) {
+                tracing::debug!(
+                    sid = old.id(),
+                    "taking over a session from a stale connection"
+                );
+                old.disconnected(DisconnectReason::TransportClose);
+                old.close_connection();
+            }
             match ns.adapter().restore_session(&pid, &offset).await {
                 Ok(Some(session)) => restored = Some((session, offset)),
                 Ok(None) => {}
@@ -332,6 +345,9 @@ impl Client {
         }
         socket.set_connected();
         ns.insert_socket(socket);
+        if let Some(pid) = socket.pid() {
+            ns.0.track_pid(pid, socket.sid());
+        }
     }
 
     fn send_connect_error(&self, nsp: &Str, error: &ConnectError) {

@@ -30,6 +30,10 @@ pub(crate) struct NamespaceShared {
     // Written when a socket connects or leaves; read by broadcasts, which
     // copy out the handles they need before sending.
     sockets: RwLock<HashMap<Sid, Socket>>,
+    /// Connected sockets by private session id (recovery on): a client back
+    /// on a new connection before its old one was noticed dead takes the
+    /// old socket over. One insert and remove per connection.
+    pids: RwLock<HashMap<Str, Sid>>,
     middlewares: RwLock<Vec<Arc<dyn Middleware>>>,
     on_connect: RwLock<Option<Arc<ConnectHandler>>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
@@ -62,6 +66,7 @@ impl Namespace {
             ack_timeout,
             parser,
             sockets: RwLock::default(),
+            pids: RwLock::default(),
             middlewares: RwLock::default(),
             on_connect: RwLock::default(),
             adapter: OnceLock::new(),
@@ -263,6 +268,30 @@ impl NamespaceShared {
             .filter(|(sid, _)| keep(**sid))
             .map(|(_, s)| s.clone())
             .collect()
+    }
+
+    pub(crate) fn track_pid(&self, pid: &Str, sid: Sid) {
+        self.pids
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pid.clone(), sid);
+    }
+
+    /// Forgets `pid` if it still names `sid` (a takeover may have moved it).
+    pub(crate) fn untrack_pid(&self, pid: &str, sid: Sid) {
+        let mut pids = self.pids.write().unwrap_or_else(|e| e.into_inner());
+        if pids.get(pid) == Some(&sid) {
+            pids.remove(pid);
+        }
+    }
+
+    pub(crate) fn socket_by_pid(&self, pid: &str) -> Option<Socket> {
+        let sid = *self
+            .pids
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(pid)?;
+        self.socket(sid)
     }
 
     pub(crate) fn remove_socket(&self, sid: Sid) {

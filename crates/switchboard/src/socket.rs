@@ -489,6 +489,9 @@ impl Socket {
             client.forget_socket(self);
         }
         self.0.ns.remove_socket(self.0.id);
+        if let Some(pid) = &self.0.pid {
+            self.0.ns.untrack_pid(pid, self.0.id);
+        }
         self.0.ns.adapter().del_all(self.0.id);
         if let Some(session) = persisted {
             self.0.ns.adapter().persist_session(session);

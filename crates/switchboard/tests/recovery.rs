@@ -12,7 +12,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,10 +31,16 @@ struct Lab {
     gone: Mutex<HashMap<String, String>>,
     left: Notify,
     deny: AtomicBool,
+    origins: AtomicU64,
     streaming: AtomicBool,
     /// The stream task; it ends with the last number it sent.
     stream: Mutex<Option<JoinHandle<u64>>>,
 }
+
+/// Socket data: set on a socket's first connect, so it shows whether the
+/// data came back with a recovered session.
+#[derive(Clone)]
+struct Origin(u64);
 
 #[derive(Deserialize)]
 struct Burst {
@@ -64,6 +70,10 @@ fn lab(recovery: Recovery) -> Io {
         // A direct emit with a string as last argument: with recovery on it
         // carries an offset after it, so the client's last offset stays ours.
         socket.emit("welcome", "hello").unwrap();
+        if socket.data::<Origin>().is_none() {
+            let n = lab.origins.fetch_add(1, Ordering::Relaxed);
+            socket.set_data(Origin(n));
+        }
         let lab_gone = lab.clone();
         socket.on_disconnect(move |socket, reason| async move {
             lab_gone
@@ -73,10 +83,13 @@ fn lab(recovery: Recovery) -> Io {
                 .insert(socket.id().to_owned(), reason.to_string());
             lab_gone.left.notify_waiters();
         });
-        socket.on("join", |socket: Socket, event: Event<(String,)>| async move {
-            socket.join(event.data.0);
-            event.ack.unwrap().send(&true).unwrap();
-        });
+        socket.on(
+            "join",
+            |socket: Socket, event: Event<(String,)>| async move {
+                socket.join(event.data.0);
+                event.ack.unwrap().send(&true).unwrap();
+            },
+        );
         let io = server.clone();
         socket.on("burst", move |_: Socket, event: Event<(Burst,)>| {
             let (burst,) = event.data;
@@ -110,7 +123,12 @@ fn lab(recovery: Recovery) -> Io {
         let io = server.clone();
         socket.on("status", move |_: Socket, event: Event<(String,)>| {
             let status = match io.of("/").socket(&event.data.0) {
-                Some(s) => json!({"connected": s.connected(), "recovered": s.recovered(), "rooms": s.rooms()}),
+                Some(s) => json!({
+                    "connected": s.connected(),
+                    "recovered": s.recovered(),
+                    "rooms": s.rooms(),
+                    "origin": s.data::<Origin>().map(|o| o.0),
+                }),
                 None => json!({"connected": false}),
             };
             event.ack.unwrap().send(&status).unwrap();
@@ -231,6 +249,12 @@ async fn expired_window_gives_a_fresh_session() {
     let io = lab(Recovery::new().max_disconnection_duration(Duration::from_millis(300)));
     scenario(&io, &["websocket", "expired"]).await;
     assert_eq!(io.recovery_stats().sessions, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_connection_takes_over_a_session_whose_connection_looks_alive() {
+    let io = lab(Recovery::new());
+    scenario(&io, &["websocket", "takeover"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,7 @@ const scenarios = {
     const ticks = collect(a, "tick", order);
     const room = collect(a, "room", order);
 
+    const origin = (await ctl.emitWithAck("status", a.id)).origin;
     step("broadcasts reach a");
     await burst(ctl, "tick", 0, 20);
     await burst(ctl, "room", 0, 20, "r");
@@ -92,6 +93,7 @@ const scenarios = {
     const status = await ctl.emitWithAck("status", id);
     assert.equal(status.recovered, true, "recovered on the server");
     assert.deepEqual([...status.rooms].sort(), [id, "r"].sort(), "rooms back");
+    assert.equal(status.origin, origin, "data back");
     // The replay comes before anything the connect handler sends.
     const lastMissed = Math.max(order.indexOf("tick:39"), order.indexOf("room:39"));
     assert.ok(lastMissed >= 0 && lastMissed < order.indexOf("welcome"), `replay first: ${order.join(" ")}`);
@@ -136,6 +138,7 @@ const scenarios = {
     const { ctl, a } = await setup();
     await a.emitWithAck("join", "r");
     await burst(ctl, "tick", 0, 5);
+    const origin = (await ctl.emitWithAck("status", a.id)).origin;
     const id = await drop(ctl, a);
     assert.equal(await ctl.emitWithAck("await-expired"), true);
     a.connect();
@@ -145,6 +148,32 @@ const scenarios = {
     const status = await ctl.emitWithAck("status", a.id);
     assert.equal(status.recovered, false);
     assert.deepEqual(status.rooms, [a.id]);
+    assert.notEqual(status.origin, origin, "fresh data");
+  },
+
+  // The client comes back on a new connection before the server noticed
+  // the old one died (here: the old one is in fact alive): the new one
+  // takes the session over, the old connection is closed.
+  async takeover() {
+    const { ctl, a } = await setup();
+    const ticks = collect(a, "tick");
+    await burst(ctl, "tick", 0, 5);
+    await ticks.until(5);
+    const id = a.id;
+    const b = connect("/", { forceNew: true, ...transports, autoConnect: false });
+    b._pid = a._pid;
+    b._lastOffset = a._lastOffset;
+    const later = collect(b, "tick");
+    const aGone = once(a, "disconnect");
+    b.connect();
+    await connected(b);
+    assert.equal(b.recovered, true, "the new connection recovered the session");
+    assert.equal(b.id, id);
+    await aGone;
+    await burst(ctl, "tick", 5, 10);
+    await later.until(5);
+    assert.deepEqual(later.values, range(5, 10), "nothing replayed twice, new ticks arrive");
+    assert.equal((await ctl.emitWithAck("status", id)).recovered, true);
   },
 
   // Unknown pids and offsets: fresh sessions.
