@@ -342,9 +342,11 @@ mod tests {
     /// Keeps packet `n` for `rooms` (everyone when empty) minus `except`.
     fn keep(store: &SessionStore, n: usize, rooms: &[&str], except: &[&str]) -> Str {
         let offset = store.new_offset();
-        let mut opts = BroadcastOptions::default();
-        opts.rooms = rooms.iter().map(|r| Room::from(r.to_string())).collect();
-        opts.except = except.iter().map(|r| Room::from(r.to_string())).collect();
+        let opts = BroadcastOptions {
+            rooms: rooms.iter().map(|r| Room::from(r.to_string())).collect(),
+            except: except.iter().map(|r| Room::from(r.to_string())).collect(),
+            ..Default::default()
+        };
         let job = Job {
             packet: packet(n),
             offset: offset.clone(),
