@@ -198,7 +198,11 @@ fn run(args: Args) -> Result<(), Error> {
                 rows: rows.clone(),
                 targets: Vec::new(),
             };
-            let table = report::scenario_table(&partial, scenario.name());
+            let table = format!(
+                "### {}\n\n{}",
+                scenario.name(),
+                report::scenario_table(&partial, scenario.name())
+            );
             if ctx.progress.is_hidden() {
                 eprintln!("{table}");
             } else {

@@ -37,6 +37,31 @@ pub(crate) fn cpu_seconds(pid: &str) -> f64 {
     (field(11).unwrap_or(0) + field(12).unwrap_or(0)) as f64 / CLOCK_TICKS
 }
 
+/// Over this share of CPU 0 or 1 used by other processes, the server and
+/// the load were not alone on their cores.
+pub(crate) const OTHERS_CPU_QUIET: f64 = 0.10;
+
+/// Busy seconds (user, nice, system, irq, softirq) of CPUs 0 and 1: what
+/// the server and the load used of them, plus whatever else ran there.
+fn cores_busy() -> [f64; 2] {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let mut busy = [0.0; 2];
+    for line in stat.lines() {
+        for (core, name) in ["cpu0 ", "cpu1 "].into_iter().enumerate() {
+            if let Some(times) = line.strip_prefix(name) {
+                let fields: Vec<u64> = times
+                    .split_whitespace()
+                    .filter_map(|t| t.parse().ok())
+                    .collect();
+                // user nice system idle iowait irq softirq
+                let ticks: u64 = [0, 1, 2, 5, 6].iter().filter_map(|&i| fields.get(i)).sum();
+                busy[core] = ticks as f64 / CLOCK_TICKS;
+            }
+        }
+    }
+    busy
+}
+
 /// CPU use of the server and of the load generator over one measurement.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CpuWindow {
@@ -44,6 +69,7 @@ pub(crate) struct CpuWindow {
     started: Instant,
     server: f64,
     load: f64,
+    cores: [f64; 2],
 }
 
 /// What a [`CpuWindow`] saw.
@@ -54,6 +80,22 @@ pub(crate) struct CpuUse {
     pub(crate) server: f64,
     /// The load generator's share of its core, 0..1.
     pub(crate) load_share: f64,
+    /// Share of CPU 0 and CPU 1 used by processes other than the server
+    /// and the load (meaningful when pinned).
+    pub(crate) others: [f64; 2],
+}
+
+impl CpuUse {
+    /// A note when other processes used the measured cores.
+    pub(crate) fn busy_note(&self) -> Option<String> {
+        (self.others.iter().any(|&o| o > OTHERS_CPU_QUIET)).then(|| {
+            format!(
+                "machine busy: other processes used {:.0} % of CPU 0 and {:.0} % of CPU 1",
+                100.0 * self.others[0],
+                100.0 * self.others[1]
+            )
+        })
+    }
 }
 
 impl CpuWindow {
@@ -63,15 +105,23 @@ impl CpuWindow {
             started: Instant::now(),
             server: cpu_seconds(&server_pid.to_string()),
             load: cpu_seconds("self"),
+            cores: cores_busy(),
         }
     }
 
     pub(crate) fn stop(&self) -> CpuUse {
         let wall = self.started.elapsed().as_secs_f64().max(f64::EPSILON);
+        let server = cpu_seconds(&self.server_pid.to_string()) - self.server;
+        let load = cpu_seconds("self") - self.load;
+        let cores = cores_busy();
         CpuUse {
             wall,
-            server: cpu_seconds(&self.server_pid.to_string()) - self.server,
-            load_share: (cpu_seconds("self") - self.load) / wall,
+            server,
+            load_share: load / wall,
+            others: [
+                ((cores[0] - self.cores[0] - server) / wall).max(0.0),
+                ((cores[1] - self.cores[1] - load) / wall).max(0.0),
+            ],
         }
     }
 }

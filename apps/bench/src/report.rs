@@ -64,6 +64,12 @@ impl Row {
         self
     }
 
+    /// Adds a note when there is one.
+    pub(crate) fn notes(mut self, note: Option<String>) -> Row {
+        self.notes.extend(note);
+        self
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<f64> {
         self.metrics
             .iter()

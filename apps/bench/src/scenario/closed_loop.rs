@@ -9,7 +9,6 @@
 //! and delivered per second.
 
 use std::sync::Mutex;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -37,6 +36,7 @@ struct Measured {
     secs: f64,
     load_share: f64,
     server_cpu: f64,
+    busy: Option<String>,
 }
 
 /// One client's loop until `end`; records the round trips that finished
@@ -119,14 +119,14 @@ async fn measure(
     let window = async {
         tokio::time::sleep_until(start.into()).await;
         let cpu = CpuWindow::start(server.pid);
-        let delivered = fleet.delivered.load(Relaxed);
+        let delivered = fleet.delivered();
         let began = Instant::now();
         while Instant::now() < end {
             tokio::time::sleep(Duration::from_millis(100)).await;
             bar.set_position((warmup + began.elapsed()).as_millis() as u64);
         }
         let used = cpu.stop();
-        (used, fleet.delivered.load(Relaxed) - delivered)
+        (used, fleet.delivered() - delivered)
     };
     let ((), (used, delivered)) = tokio::join!(
         async {
@@ -144,6 +144,7 @@ async fn measure(
         secs: used.wall,
         load_share: used.load_share,
         server_cpu: used.server,
+        busy: if ctx.pin { used.busy_note() } else { None },
     };
     let label = server.label.clone();
     drop(sockets);
@@ -151,6 +152,7 @@ async fn measure(
 }
 
 fn failed_note(row: Row, m: &Measured) -> Row {
+    let row = row.notes(m.busy.clone());
     if m.failed > 0 {
         row.note(format!("{} acks failed (timeout or disconnect)", m.failed))
     } else {

@@ -34,7 +34,7 @@ const DELIVERED_SUSTAINED: f64 = 0.999;
 const P99_SUSTAINED_MS: f64 = 100.0;
 
 /// One offered load, measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Offer {
     rate: f64,
     expected: u64,
@@ -42,6 +42,8 @@ struct Offer {
     send_secs: f64,
     server_cpu: f64,
     load_share: f64,
+    /// Other processes used the pinned cores.
+    busy: Option<String>,
 }
 
 impl Offer {
@@ -89,6 +91,7 @@ impl Run<'_> {
         );
         let bar = self.ctx.timer(secs, self.server.kind.name(), label);
         let cpu = CpuWindow::start(self.server.pid);
+        let delivered = self.fleet.delivered();
         let started = Instant::now();
         let mut sent = 0u64;
         // Every millisecond, sends what is due by then: the timer's 1 ms
@@ -116,17 +119,23 @@ impl Run<'_> {
         bar.finish_and_clear();
         let expected = sent * clients;
         let drain_until = Instant::now() + self.ctx.sizes.drain;
-        while self.recorder.received() < expected && Instant::now() < drain_until {
+        while self.fleet.delivered() - delivered < expected && Instant::now() < drain_until {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let server_cpu = cpu.stop().server;
+        // Every client counted; a sample of them timed (see `load`).
+        let mut latency = self.recorder.finish();
+        latency.received = self.fleet.delivered() - delivered;
+        let used = cpu.stop();
+        let server_cpu = used.server;
+        let busy = if self.ctx.pin { used.busy_note() } else { None };
         Offer {
             rate,
             expected,
-            latency: self.recorder.finish(),
+            latency,
             send_secs,
             server_cpu,
             load_share,
+            busy,
         }
     }
 
@@ -154,6 +163,7 @@ impl Run<'_> {
 
 fn fixed_row(scenario: &str, server: &str, point: &str, o: &Offer) -> Row {
     Row::new(scenario, server, point)
+        .notes(o.busy.clone())
         .metric("offered msg/s", o.rate)
         .metric(DELIVERIES_PER_S, o.deliveries_per_s())
         .metric("delivered %", 100.0 * o.delivered())
@@ -226,9 +236,10 @@ pub(crate) async fn fanout(ctx: &Ctx, kind: Kind) -> Result<Vec<Row>, Error> {
 /// The highest offered load that is sustained, starting from `first`.
 async fn search(run: &mut Run<'_>, first: Offer) -> Row {
     let clients = run.sockets.len();
+    let first_rate = first.rate;
+    let mut failed: Option<f64> = (!first.sustained()).then_some(first_rate);
     let mut best = first.sustained().then_some(first);
-    let mut failed: Option<f64> = (!first.sustained()).then_some(first.rate);
-    let mut rate = next_rate(best.as_ref(), failed, first.rate);
+    let mut rate = next_rate(best.as_ref(), failed, first_rate);
     let mut note = None;
     for _ in 0..run.ctx.sizes.search_steps {
         run.quiet().await;
@@ -251,6 +262,7 @@ async fn search(run: &mut Run<'_>, first: Offer) -> Row {
     let name = run.server.kind.name();
     let mut row = match best {
         Some(o) => Row::new("fanout", name, &sustained(clients))
+            .notes(o.busy.clone())
             .metric("offered msg/s", o.rate)
             .metric(DELIVERIES_PER_S, o.deliveries_per_s())
             .metric("delivered %", 100.0 * o.delivered())

@@ -27,6 +27,7 @@ pub(crate) async fn idle(ctx: &Ctx, kind: Kind) -> Result<Vec<Row>, Error> {
     let mut sockets = Vec::new();
     let mut opening = Duration::ZERO;
     let mut load_cpu = 0.0;
+    let mut server_cpu = 0.0;
     let mut rows = Vec::new();
     let last = ctx.sizes.idle_steps.last().copied().unwrap_or(0);
     let bar = ctx.bar(last as u64, kind.name(), "idle: opening connections");
@@ -36,8 +37,10 @@ pub(crate) async fn idle(ctx: &Ctx, kind: Kind) -> Result<Vec<Row>, Error> {
         let more = fleet.open_many(sockets.len()..n, |_| false, &bar).await;
         opening += started.elapsed();
         let used = cpu.stop();
+        let busy = if ctx.pin { used.busy_note() } else { None };
         // Seconds of the load's CPU, summed over every opening phase.
         load_cpu += used.load_share * used.wall;
+        server_cpu += used.server;
         let more = match more {
             Ok(more) => more,
             Err(error) => {
@@ -57,7 +60,9 @@ pub(crate) async fn idle(ctx: &Ctx, kind: Kind) -> Result<Vec<Row>, Error> {
             )
             .metric(CONNS_PER_S, n as f64 / opening.as_secs_f64())
             .metric("server RSS MiB", rss as f64 / (1024.0 * 1024.0))
-            .load(load_cpu / opening.as_secs_f64());
+            .metric("server CPU µs/conn", 1e6 * server_cpu / n as f64)
+            .load(load_cpu / opening.as_secs_f64())
+            .notes(busy);
         if fleet.disconnected() > 0 {
             row = row.note(format!("{} clients disconnected", fleet.disconnected()));
         }
