@@ -214,7 +214,8 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, Garbage> {
 /// fixext 1 of type 0) dropped first, so it is not taken for binary.
 fn decode_msgpack(bytes: &[u8]) -> Result<(Json, Vec<Bytes>), Garbage> {
     let mut reader = bytes;
-    let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
+    // rmpv spends two units of depth per array or map level.
+    let value = rmpv::decode::read_value_with_max_depth(&mut reader, 2 * MAX_DEPTH)
         .map_err(|_| Garbage("not MessagePack"))?;
     if !reader.is_empty() {
         return Err(Garbage("bytes after the MessagePack value"));
@@ -822,6 +823,30 @@ mod tests {
         // Deep nesting is refused before recursing.
         let deep = [vec![0x91u8; 10_000], vec![0xc0]].concat();
         assert!(decode_broadcast(&deep).is_err());
+    }
+
+    #[test]
+    fn nesting_limit() {
+        // [uid, {type: 2, data: ["e", [[...[]...]]], nsp: "/"}, {}]: the
+        // packet map, its data and the event array take 3 levels of the
+        // message's array, so `n` more arrays nest to 1 + 3 + n.
+        let message = |n: usize| {
+            [
+                &b"\x93\xa1u\x83\xa4type\x02\xa4data\x92\xa1e"[..],
+                &vec![0x91u8; n - 1],
+                b"\x90\xa3nsp\xa1/\x83\xa5rooms\x90\xa6except\x90\xa5flags\x80",
+            ]
+            .concat()
+        };
+        let deepest = (1..MAX_DEPTH + 8)
+            .take_while(|&n| decode_broadcast(&message(n)).is_ok())
+            .last()
+            .unwrap();
+        assert_eq!(deepest + 3, MAX_DEPTH, "the deepest accepted message");
+        assert!(
+            decode_broadcast(&message(deepest + 1)).is_err(),
+            "one level more"
+        );
     }
 
     #[test]

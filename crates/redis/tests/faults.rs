@@ -9,7 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{PrivateRedis, TestNode, node, shared_redis, unique_prefix, within};
-use switchboard::{AckError, AdapterError};
+use switchboard::{AckError, AdapterError, BroadcastOptions, EncodedPacket, Parser};
+use switchboard_protocol::socket::PacketType;
 use switchboard_redis::{ConnectError, RedisCluster, RedisConfig};
 use switchboard_testkit::Script;
 
@@ -164,6 +165,47 @@ async fn a_subscriber_that_stops_answering_is_replaced() {
             "and the connection was replaced: {stats:?}"
         );
     }
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_publish_queue_refuses_at_once() {
+    let Some(mut p) = Pair::start("queue", |c| c.publish_queue(2)).await else {
+        return;
+    };
+    // Redis stops answering: the publisher waits on its batch, the queue
+    // (2 messages) fills, and every broadcast past it is refused at once.
+    p.redis.command(&["CLIENT", "PAUSE", "1500", "ALL"]).await;
+    let adapter = p.a.io.of("/").adapter().clone();
+    let mut refused = 0;
+    for i in 0..10 {
+        let data = format!(r#"["msg","queued-{i}"]"#);
+        let packet = EncodedPacket::from_parts(
+            Parser::Json,
+            PacketType::Event,
+            "/",
+            None,
+            Some(&data),
+            vec![],
+        );
+        match adapter.broadcast(packet, BroadcastOptions::default()).await {
+            Ok(()) => {}
+            Err(AdapterError::Transport(why)) => {
+                assert!(why.contains("queue full"), "{why}");
+                refused += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    // One may be in the publisher's hands, two in the queue.
+    assert!(refused >= 7, "refused {refused} of 10");
+    assert!(p.a.cluster.stats().publish_dropped >= refused);
+    // Local delivery went on for all ten.
+    let local: Vec<String> = (0..10).map(|i| format!("got c0 queued-{i}")).collect();
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    expect_lines(&mut p.clients, &local).await;
+    // And once Redis answers again, so does the cluster.
+    until_delivered(&mut p.clients, &p.a, "after-full", "got c1 after-full").await;
     p.stop().await;
 }
 
