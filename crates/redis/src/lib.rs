@@ -85,7 +85,8 @@ impl RedisCluster {
 
     /// Resolves once the channels of every namespace created so far are
     /// subscribed on a working connection (so broadcasts from the other
-    /// servers arrive). Waits through reconnections.
+    /// servers arrive) and the publisher is connected. Waits through
+    /// reconnections, and for Redis to appear after `connect_lazy`.
     pub async fn subscribed(&self) {
         self.link.subscribed().await;
     }

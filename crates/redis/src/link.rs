@@ -305,11 +305,13 @@ impl Link {
     }
 
     /// Resolves once every channel registered so far is subscribed on a
-    /// working connection.
+    /// working connection and the publisher is connected too.
     pub(crate) async fn subscribed(&self) {
         let wanted = self.state.registered.load(Ordering::Acquire);
         let mut upto = self.state.subscribed_upto.subscribe();
-        let _ = upto.wait_for(|done| *done >= wanted).await;
+        let _ = upto
+            .wait_for(|done| *done >= wanted && self.available())
+            .await;
     }
 }
 
@@ -360,6 +362,8 @@ async fn publish(
         bump(&state.counters.publisher_connects, 1);
         *state.commands.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.clone());
         state.publishing.store(true, Ordering::Release);
+        // Wakes `subscribed()`, which also waits for the publisher.
+        state.subscribed_upto.send_modify(|_| {});
         tracing::info!("redis publisher connected");
         let mut next_ping = Instant::now() + config.liveness_interval;
         loop {

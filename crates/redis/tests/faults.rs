@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{PrivateRedis, TestNode, node, shared_redis, unique_prefix, within};
+use common::{PrivateRedis, TestNode, free_port, node, shared_redis, unique_prefix, within};
 use switchboard::{AckError, AdapterError, BroadcastOptions, EncodedPacket, Parser};
 use switchboard_protocol::socket::PacketType;
 use switchboard_redis::{ConnectError, RedisCluster, RedisConfig};
@@ -332,10 +332,7 @@ async fn unanswered_requests_time_out_with_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_missing_at_start() {
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let url = format!("redis://127.0.0.1:{port}");
     // A clear error by default...
     let refused = RedisCluster::connect(RedisConfig::new(url.clone())).await;
@@ -363,4 +360,13 @@ async fn redis_missing_at_start() {
         matches!(fetched, Err(AdapterError::Transport(_))),
         "{fetched:?}"
     );
+    // Redis appears: the server joins the cluster by itself.
+    let Some(redis) = PrivateRedis::start_on(port).await else {
+        return;
+    };
+    within("joining once Redis is there", cluster.subscribed()).await;
+    assert!(cluster.connected());
+    assert_eq!(io.of("/").adapter().server_count().await, 1);
+    assert!(io.broadcast().fetch_sockets().await.is_ok());
+    drop(redis);
 }

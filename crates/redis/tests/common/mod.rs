@@ -72,6 +72,12 @@ pub fn unique_prefix(test: &str) -> String {
     format!("sbtest-{test}-{}-{n:08x}", std::process::id())
 }
 
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
 /// A `redis-server` of this test's own on a free port.
 #[derive(Debug)]
 pub struct PrivateRedis {
@@ -84,10 +90,11 @@ impl PrivateRedis {
     /// Starts one, or `None` when `redis-server` is missing (skip reported;
     /// a failure in CI).
     pub async fn start() -> Option<PrivateRedis> {
-        let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
+        PrivateRedis::start_on(free_port()).await
+    }
+
+    /// The same on a given port.
+    pub async fn start_on(port: u16) -> Option<PrivateRedis> {
         let mut redis = PrivateRedis {
             port,
             url: format!("redis://127.0.0.1:{port}"),
