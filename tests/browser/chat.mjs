@@ -10,7 +10,7 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launch, steps } from "./chat-page.mjs";
 
 const base = (process.argv[2] || "").replace(/\/$/, "");
 const shots = process.argv[3];
@@ -20,21 +20,11 @@ if (!base || !shots) {
 }
 fs.mkdirSync(shots, { recursive: true });
 
-// Not a threshold: every step ends on a page condition well before this; it
-// only turns a hang into a failure that names the step.
-const STEP_GUARD_MS = 30_000;
-
 const say = (line) => process.stderr.write(line + "\n");
-const errors = [];
-let step = "start";
+const run = steps();
+const { errors, until, send } = run;
 
-// Playwright gives the browser a fresh temporary profile of its own.
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
 async function page(name) {
   const p = await browser.newPage({ viewport: { width: 1000, height: 640 } });
@@ -43,10 +33,6 @@ async function page(name) {
   return p;
 }
 
-const until = (p, what, fn, arg) => {
-  step = what;
-  return p.waitForFunction(fn, arg, { timeout: STEP_GUARD_MS });
-};
 const shot = (p, name) => p.screenshot({ path: path.join(shots, `${name}.png`) });
 const text = (sel) => document.querySelector(sel).textContent;
 
@@ -54,13 +40,6 @@ async function join(p, name) {
   await p.fill("#name", name);
   await p.click("#join-form button");
   await until(p, `${name} joins`, () => !document.querySelector("#chat").hidden);
-}
-
-async function send(p, message) {
-  await p.fill("#message", message);
-  await p.click("#message-form button");
-  await until(p, `"${message}" is acknowledged`, (m) =>
-    [...document.querySelectorAll("#messages li")].some((li) => li.textContent.includes(m) && li.querySelector(".tick")?.textContent === "✓"), message);
 }
 
 try {
@@ -76,14 +55,14 @@ try {
   await send(alice, "hello bob");
   await until(bob, "bob receives alice's message", () => document.querySelector("#messages").textContent.includes("hello bob"));
 
-  step = "bob types";
+  run.step = "bob types";
   await bob.type("#message", "hi al");
   await until(alice, "alice sees bob typing", () => document.querySelector("#typing").textContent === "bob is typing...");
   await shot(alice, "2-typing");
   await bob.click("#message-form button");
   await until(alice, "alice receives bob's message", () => document.querySelector("#messages").textContent.includes("hi al"));
 
-  step = "both join a room";
+  run.step = "both join a room";
   for (const p of [alice, bob]) {
     await p.fill("#room", "dev");
     await p.press("#room", "Enter");
@@ -94,12 +73,12 @@ try {
   await until(alice, "alice receives the room message", () => document.querySelector("#messages").textContent.includes("room talk"));
   await shot(alice, "3-room");
 
-  step = "alice switches back to general";
+  run.step = "alice switches back to general";
   await alice.click("#rooms li[data-room='']");
   await until(alice, "general shows its history again", () =>
     document.querySelector("#messages").textContent.includes("hello bob") && !document.querySelector("#messages").textContent.includes("room talk"));
 
-  step = "bob reloads";
+  run.step = "bob reloads";
   await bob.reload();
   await join(bob, "bob");
   await until(bob, "bob sees the history after reloading", () => {
@@ -113,7 +92,7 @@ try {
   await browser.close();
   process.exit(0);
 } catch (e) {
-  say(`FAIL at "${step}": ${e.message}`);
+  say(`FAIL at "${run.step}": ${e.message}`);
   if (errors.length) say("page errors: " + errors.join("; "));
   await browser.close();
   process.exit(1);

@@ -9,7 +9,7 @@
 // again and fetches the gap through chat:history (not recovered), with the
 // same result. Exits 0 on success, 1 on the first failed step.
 
-import { chromium } from "playwright-core";
+import { launch, steps } from "./chat-page.mjs";
 
 const [short, long] = process.argv.slice(2).map((u) => (u || "").replace(/\/$/, ""));
 if (!short || !long) {
@@ -17,18 +17,11 @@ if (!short || !long) {
   process.exit(2);
 }
 
-// Turns a hang into a failure naming the step; never a threshold.
-const STEP_GUARD_MS = 30_000;
 const say = (line) => process.stderr.write(line + "\n");
-const errors = [];
-let step = "start";
+const run = steps();
+const { errors, until, send } = run;
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
 async function open(base, name) {
   const p = await browser.newPage();
@@ -38,18 +31,6 @@ async function open(base, name) {
   await p.click("#join-form button");
   await until(p, `${name} joins`, () => !document.querySelector("#chat").hidden);
   return p;
-}
-
-const until = (p, what, fn, arg) => {
-  step = what;
-  return p.waitForFunction(fn, arg, { timeout: STEP_GUARD_MS });
-};
-
-async function send(p, message) {
-  await p.fill("#message", message);
-  await p.click("#message-form button");
-  await until(p, `"${message}" is acknowledged`, (m) =>
-    [...document.querySelectorAll("#messages li")].some((li) => li.textContent.includes(m) && li.querySelector(".tick")?.textContent === "✓"), message);
 }
 
 // The texts of the messages shown, in order.
@@ -62,7 +43,7 @@ async function dropAndReturn(base, recovered) {
   await send(bob, `${tag}: before`);
   await until(alice, "alice has bob's first message", (t) => document.querySelector("#messages").textContent.includes(t), `${tag}: before`);
 
-  step = "alice's connection drops (she stays away until told)";
+  run.step = "alice's connection drops (she stays away until told)";
   await alice.evaluate(() => {
     window.chatSocket.io.reconnection(false);
     window.chatSocket.io.engine.close();
@@ -71,7 +52,7 @@ async function dropAndReturn(base, recovered) {
 
   for (const n of [1, 2, 3]) await send(bob, `${tag}: missed ${n}`);
 
-  step = "alice comes back";
+  run.step = "alice comes back";
   await alice.evaluate(() => {
     window.chatSocket.io.reconnection(true);
     window.chatSocket.connect();
@@ -89,7 +70,7 @@ async function dropAndReturn(base, recovered) {
   const wasRecovered = await alice.evaluate(() => window.chatSocket.recovered);
   if (wasRecovered !== recovered) throw new Error(`recovered is ${wasRecovered}, expected ${recovered}`);
 
-  step = "alice writes again as alice";
+  run.step = "alice writes again as alice";
   await send(alice, `${tag}: alice is back`);
   await until(bob, "bob gets it from alice", (t) =>
     [...document.querySelectorAll("#messages li[data-id]")].some((li) => li.textContent.includes(t) && li.querySelector(".user").textContent === "alice"), `${tag}: alice is back`);
@@ -105,7 +86,7 @@ try {
   await browser.close();
   process.exit(0);
 } catch (e) {
-  say(`FAIL at "${step}": ${e.message}`);
+  say(`FAIL at "${run.step}": ${e.message}`);
   if (errors.length) say("page errors: " + errors.join("; "));
   await browser.close();
   process.exit(1);

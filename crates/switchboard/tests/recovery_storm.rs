@@ -9,77 +9,17 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use switchboard::{Event, Io, Recovery, RecoveryStats, Socket};
-use tokio::task::JoinHandle;
+use switchboard::{Io, Recovery, RecoveryStats};
 
+use support::recovery_lab::lab;
 use support::{Server, within};
 
 const CLIENTS: usize = 1_000;
 /// Long enough for 1,000 clients to come back on a busy two-core machine;
 /// the test waits it out once at the end.
 const WINDOW: Duration = Duration::from_secs(15);
-
-#[derive(Default)]
-struct Stream {
-    on: AtomicBool,
-    task: Mutex<Option<JoinHandle<u64>>>,
-}
-
-fn storm_server() -> Io {
-    let io = Io::builder()
-        .connection_state_recovery(Recovery::new().max_disconnection_duration(WINDOW))
-        .build();
-    let stream = Arc::new(Stream::default());
-    let server = io.clone();
-    io.on_connect(move |socket| {
-        let (io, st) = (server.clone(), stream.clone());
-        socket.on("stream-start", move |_: Socket, event: Event<()>| {
-            st.on.store(true, Ordering::Release);
-            let (io, flag) = (io.clone(), st.clone());
-            let task = tokio::spawn(async move {
-                let mut i: u64 = 0;
-                loop {
-                    io.emit("seq", &i).unwrap();
-                    if !flag.on.load(Ordering::Acquire) {
-                        return i;
-                    }
-                    i += 1;
-                    // Pacing only: the clients wait for what they expect.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            });
-            *st.task.lock().unwrap() = Some(task);
-            event.ack.unwrap().send(&true).unwrap();
-            async {}
-        });
-        let st = stream.clone();
-        socket.on("stream-stop", move |_: Socket, event: Event<()>| {
-            let st = st.clone();
-            async move {
-                st.on.store(false, Ordering::Release);
-                let task = st.task.lock().unwrap().take().unwrap();
-                let last = within("the stream to stop", task).await.unwrap();
-                event.ack.unwrap().send(&last).unwrap();
-            }
-        });
-        let io = server.clone();
-        socket.on("recovered-count", move |_: Socket, event: Event<()>| {
-            let n = io
-                .of("/")
-                .sockets()
-                .iter()
-                .filter(|s| s.recovered())
-                .count();
-            event.ack.unwrap().send(&n).unwrap();
-            async {}
-        });
-    });
-    io
-}
 
 /// This process's resident memory, from /proc (Linux).
 fn rss_kib() -> Option<u64> {
@@ -107,7 +47,7 @@ async fn a_thousand_clients_dropped_at_once_all_recover() {
     let Some(node) = switchboard_testkit::Node::package("tests/node") else {
         return;
     };
-    let io = storm_server();
+    let io = lab(Recovery::new().max_disconnection_duration(WINDOW));
     let server = Server::start(&io).await;
     let before = rss_kib();
     let clients = CLIENTS.to_string();

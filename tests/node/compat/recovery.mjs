@@ -117,7 +117,7 @@ const scenarios = {
       randomizationFactor: 0,
     });
     const seq = collect(a, "seq");
-    assert.equal(await ctl.emitWithAck("stream-start"), true);
+    assert.equal(await ctl.emitWithAck("stream-start", 2), true);
     await seq.until(20);
     const id = a.id;
     step("drop a's transport in the middle of the stream");

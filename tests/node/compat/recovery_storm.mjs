@@ -60,7 +60,7 @@ scenario(`recovery storm of ${count}`, async () => {
   await untilEach((c) => c.ids.length >= 1);
 
   step("start the stream; every client receives");
-  assert.equal(await ctl.emitWithAck("stream-start"), true);
+  assert.equal(await ctl.emitWithAck("stream-start", 20), true);
   await untilEach((c) => c.values.length >= 5);
 
   step("drop every connection at once");

@@ -8,6 +8,7 @@
 #![allow(unreachable_pub, reason = "test harness module, not a library")]
 
 pub mod node;
+pub mod recovery_lab;
 
 use std::future::Future;
 use std::net::SocketAddr;
