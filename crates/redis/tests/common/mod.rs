@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard::{Event, Io, Placeholder, Socket};
+use switchboard::{Event, Io, IoBuilder, Placeholder, Socket};
 use switchboard_redis::{RedisCluster, RedisConfig};
 use switchboard_testkit::{Node, skip};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -183,8 +183,17 @@ impl TestNode {
     /// A node named `name` on Redis `config`, ready: its channels are
     /// subscribed when this returns.
     pub async fn start(name: &str, config: RedisConfig) -> TestNode {
+        TestNode::start_with(name, config, |builder| builder).await
+    }
+
+    /// The same, with other settings of the server.
+    pub async fn start_with(
+        name: &str,
+        config: RedisConfig,
+        tune: impl FnOnce(IoBuilder) -> IoBuilder,
+    ) -> TestNode {
         let cluster = RedisCluster::connect(config).await.unwrap();
-        let io = Io::builder().adapter(cluster.factory()).build();
+        let io = tune(Io::builder().adapter(cluster.factory())).build();
         install_contract(&io, name);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
