@@ -1,7 +1,7 @@
 //! The default adapter: rooms and delivery within this process.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use switchboard_engine::Sid;
@@ -22,11 +22,18 @@ use crate::socket::Socket;
 /// Rooms and broadcasts for one namespace of one server.
 #[derive(Debug)]
 pub struct LocalAdapter {
+    index: Arc<Index>,
+    /// Kept sessions and packets, when connection state recovery is on.
+    store: Option<Arc<SessionStore>>,
+}
+
+/// Who is where: shared with the task that goes on delivering kept
+/// broadcasts (see `deliver_kept`).
+#[derive(Debug)]
+struct Index {
     ns: Weak<NamespaceShared>,
     // Each operation is a few map updates; nothing awaits while holding it.
     rooms: RwLock<Rooms>,
-    /// Kept sessions and packets, when connection state recovery is on.
-    store: Option<SessionStore>,
 }
 
 #[derive(Debug, Default)]
@@ -38,53 +45,42 @@ struct Rooms {
 impl LocalAdapter {
     pub fn new(ns: &Namespace) -> Self {
         LocalAdapter {
-            ns: ns.downgrade(),
-            rooms: RwLock::new(Rooms::default()),
-            store: ns.0.recovery().map(SessionStore::new),
+            index: Arc::new(Index {
+                ns: ns.downgrade(),
+                rooms: RwLock::new(Rooms::default()),
+            }),
+            store: ns.0.recovery().map(|r| Arc::new(SessionStore::new(r))),
         }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
-        self.rooms.read().unwrap_or_else(|e| e.into_inner())
+        self.index.read()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rooms> {
-        self.rooms.write().unwrap_or_else(|e| e.into_inner())
+        self.index.rooms.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Index {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Rooms> {
+        self.rooms.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Logs and delivers queued kept broadcasts, in order, unless another
-    /// thread holds the log: that one delivers them before letting go (see
-    /// `sessions.rs`).
-    fn deliver_kept(&self, store: &SessionStore) {
-        // Bounds how long a recovery (which takes the lock outright) waits.
-        const BATCH: usize = 16;
-        let mut watched = Vec::new();
-        loop {
-            let Some(mut state) = store.try_state() else {
-                return;
-            };
-            for _ in 0..BATCH {
-                let Some(job) = store.pop() else { break };
-                store.keep(&mut state, &job);
-                for socket in self.local_sockets(&job.opts) {
-                    let _ = socket.enqueue(&job.packet, false);
-                    if socket.watched() {
-                        watched.push((socket, job.packet.clone()));
-                    }
-                }
-            }
-            drop(state);
-            // Listeners are user code: they run once the lock is released,
-            // so one that broadcasts does not deadlock.
-            for (socket, packet) in watched.drain(..) {
-                socket.notify_outgoing(&packet);
-            }
-            // A job queued after our last pop but before we let go found the
-            // lock held: it is ours to deliver.
-            if !store.has_jobs() {
-                return;
-            }
+    /// Local sockets `opts` selects.
+    fn select(&self, opts: &BroadcastOptions) -> Vec<Socket> {
+        let Some(ns) = self.ns.upgrade() else {
+            return Vec::new();
+        };
+        let except = self.in_rooms(&ns, &opts.except);
+        if opts.rooms.is_empty() {
+            return ns.sockets_where(|sid| !except.contains(&sid));
         }
+        self.in_rooms(&ns, &opts.rooms)
+            .into_iter()
+            .filter(|sid| !except.contains(sid))
+            .filter_map(|sid| ns.socket(sid))
+            .collect()
     }
 
     /// Ids of the sockets in `rooms`, where a room may also be a socket id.
@@ -102,6 +98,48 @@ impl LocalAdapter {
             }
         }
         ids
+    }
+}
+
+/// Logs and delivers queued kept broadcasts, in order, unless another
+/// thread holds the log: that one delivers them before letting go (see
+/// `sessions.rs`). One batch per call: if more are queued, a task goes on,
+/// so a storm of broadcasts does not keep this thread (and the tasks queued
+/// behind it) from the rest of its work.
+fn deliver_kept(index: &Arc<Index>, store: &Arc<SessionStore>) {
+    // Bounds how long a recovery (which takes the lock outright) waits.
+    const BATCH: usize = 16;
+    let mut watched = Vec::new();
+    loop {
+        let Some(mut state) = store.try_state() else {
+            return;
+        };
+        for _ in 0..BATCH {
+            let Some(job) = store.pop() else { break };
+            store.keep(&mut state, &job);
+            for socket in index.select(&job.opts) {
+                let _ = socket.enqueue(&job.packet, false);
+                if socket.watched() {
+                    watched.push((socket, job.packet.clone()));
+                }
+            }
+        }
+        drop(state);
+        // Listeners are user code: they run once the lock is released, so
+        // one that broadcasts does not deadlock.
+        for (socket, packet) in watched.drain(..) {
+            socket.notify_outgoing(&packet);
+        }
+        // A job queued after our last pop but before we let go found the
+        // lock held: it is ours to deliver.
+        if !store.has_jobs() {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (index, store) = (index.clone(), store.clone());
+            runtime.spawn(async move { deliver_kept(&index, &store) });
+            return;
+        }
     }
 }
 
@@ -155,18 +193,7 @@ impl Adapter for LocalAdapter {
     }
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Socket> {
-        let Some(ns) = self.ns.upgrade() else {
-            return Vec::new();
-        };
-        let except = self.in_rooms(&ns, &opts.except);
-        if opts.rooms.is_empty() {
-            return ns.sockets_where(|sid| !except.contains(&sid));
-        }
-        self.in_rooms(&ns, &opts.rooms)
-            .into_iter()
-            .filter(|sid| !except.contains(sid))
-            .filter_map(|sid| ns.socket(sid))
-            .collect()
+        self.index.select(opts)
     }
 
     fn local_rooms(&self) -> Vec<Room> {
@@ -303,7 +330,7 @@ impl Adapter for LocalAdapter {
     }
 
     fn new_offset(&self) -> Option<Str> {
-        self.store.as_ref().map(SessionStore::new_offset)
+        self.store.as_ref().map(|s| s.new_offset())
     }
 
     fn broadcast_kept(
@@ -320,7 +347,7 @@ impl Adapter for LocalAdapter {
             offset,
             opts,
         });
-        self.deliver_kept(store);
+        deliver_kept(&self.index, store);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -350,14 +377,11 @@ impl Adapter for LocalAdapter {
         };
         let joined = store.replay(offset, rooms, join);
         // Broadcasts queued while the replay held the lock.
-        self.deliver_kept(store);
+        deliver_kept(&self.index, store);
         joined
     }
 
     fn recovery_stats(&self) -> RecoveryStats {
-        self.store
-            .as_ref()
-            .map(SessionStore::stats)
-            .unwrap_or_default()
+        self.store.as_ref().map(|s| s.stats()).unwrap_or_default()
     }
 }
