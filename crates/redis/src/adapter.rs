@@ -203,23 +203,33 @@ impl Core {
     /// Publishes a broadcast for the other servers: one message, whatever
     /// their number. `strip_offset` drops the recovery offset this server
     /// appended as the last argument: each server keeps its own.
+    ///
+    /// Best effort, as a broadcast is: while Redis is away or the queue is
+    /// full, the other servers miss it; that is counted (`publish_dropped`)
+    /// and logged at most once a second, not returned, since the caller
+    /// would log every one of thousands.
     fn publish_broadcast(
         &self,
         packet: &EncodedPacket,
         opts: &BroadcastOptions,
         strip_offset: bool,
-    ) -> Result<(), AdapterError> {
+    ) {
+        // Checked first: no decoding and encoding for nothing in an outage.
+        if !self.link.available() {
+            self.link.dropped("redis unavailable");
+            return;
+        }
         let Some(mut parts) = packet.parts() else {
-            return Err(AdapterError::Transport(
-                "packet cannot be decoded for other servers".to_owned(),
-            ));
+            tracing::warn!("a packet could not be decoded for the other servers");
+            return;
         };
         if strip_offset {
             parts.data = parts.data.as_deref().map(without_last_argument);
         }
         let message = wire::encode_broadcast(&self.uid, &parts, opts);
-        self.link
-            .publish(self.channels.broadcast_channel(opts), message)
+        let _ = self
+            .link
+            .publish(self.channels.broadcast_channel(opts), message);
     }
 
     /// The other servers' answers to a broadcast with acknowledgements:
@@ -375,15 +385,10 @@ impl Adapter for RedisAdapter {
         packet: EncodedPacket,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        let remote = match opts.flags.local {
-            true => Ok(()),
-            false => self.0.publish_broadcast(&packet, &opts, false),
-        };
-        let local = self.0.inner.broadcast(packet, opts);
-        Box::pin(async move {
-            local.await?;
-            remote
-        })
+        if !opts.flags.local {
+            self.0.publish_broadcast(&packet, &opts, false);
+        }
+        self.0.inner.broadcast(packet, opts)
     }
 
     fn broadcast_with_ack(
@@ -566,15 +571,10 @@ impl Adapter for RedisAdapter {
         offset: Str,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        let remote = match opts.flags.local {
-            true => Ok(()),
-            false => self.0.publish_broadcast(&packet, &opts, true),
-        };
-        let local = self.0.inner.broadcast_kept(packet, offset, opts);
-        Box::pin(async move {
-            local.await?;
-            remote
-        })
+        if !opts.flags.local {
+            self.0.publish_broadcast(&packet, &opts, true);
+        }
+        self.0.inner.broadcast_kept(packet, offset, opts)
     }
 
     fn persist_session(&self, session: PersistedSession) {

@@ -17,7 +17,8 @@
 //! deliveries stay in a [`LocalAdapter`](switchboard::LocalAdapter), and
 //! everything not marked `local` is also told to the other servers.
 //!
-//! While Redis is away, local delivery goes on, operations that need the
+//! While Redis is away, local delivery goes on (the other servers miss
+//! those broadcasts; [`RedisStats`] counts them), requests that need the
 //! other servers fail at once with
 //! [`AdapterError::Transport`](switchboard::AdapterError), requests whose
 //! answers do not come in time with `AdapterError::Timeout`, and the

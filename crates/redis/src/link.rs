@@ -116,6 +116,9 @@ struct State {
     /// current subscriber connection.
     registered: AtomicU64,
     subscribed_upto: watch::Sender<u64>,
+    started: Instant,
+    /// When a refused publish was last logged, in ms since `started`.
+    last_drop_warning: AtomicU64,
 }
 
 /// A handle on the connections; dropping the last one stops both tasks.
@@ -185,6 +188,8 @@ impl Link {
             counters: Counters::default(),
             registered: AtomicU64::new(0),
             subscribed_upto: watch::Sender::new(0),
+            started: Instant::now(),
+            last_drop_warning: AtomicU64::new(0),
         });
         let publisher = tokio::spawn(publish(client.clone(), first, out_rx, state.clone()));
         let subscriber = tokio::spawn(subscribe(client, control_rx, state.clone()));
@@ -224,7 +229,7 @@ impl Link {
     /// the queue is full.
     pub(crate) fn publish(&self, channel: String, message: Vec<u8>) -> Result<(), AdapterError> {
         let refused = |why: &str| {
-            bump(&self.state.counters.publish_dropped, 1);
+            self.dropped(why);
             Err(AdapterError::Transport(why.to_owned()))
         };
         if !self.available() {
@@ -234,6 +239,28 @@ impl Link {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => refused("redis publish queue full"),
             Err(mpsc::error::TrySendError::Closed(_)) => refused("redis adapter stopped"),
+        }
+    }
+
+    /// Counts a message not published, and logs it at most once a second:
+    /// during an outage every broadcast is refused, and one line says it.
+    pub(crate) fn dropped(&self, why: &str) {
+        bump(&self.state.counters.publish_dropped, 1);
+        let now = u64::try_from(self.state.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.state.last_drop_warning.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= 1000
+            && self
+                .state
+                .last_drop_warning
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let dropped = self.state.counters.publish_dropped.load(Ordering::Relaxed);
+            tracing::warn!(
+                why,
+                dropped,
+                "not telling the other servers (local delivery goes on)"
+            );
         }
     }
 
