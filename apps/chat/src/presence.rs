@@ -166,3 +166,23 @@ pub async fn share(chat: Arc<Chat>, ns: Namespace, server: String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_union_of_every_server_and_silent_servers_forgotten() {
+        let presence = Presence::default();
+        presence.add("ann");
+        assert!(presence.set_others("s1", vec!["bob".into(), "ann".into()]));
+        assert!(!presence.set_others("s1", vec!["bob".into(), "ann".into()]));
+        assert!(presence.set_others("s2", vec!["cat".into()]));
+        assert_eq!(presence.names(), ["ann", "bob", "cat"]);
+        assert_eq!(presence.count(), 3);
+        presence.forget_silent(FORGET_AFTER);
+        assert_eq!(presence.count(), 3, "heard from just now");
+        presence.forget_silent(Duration::ZERO);
+        assert_eq!(presence.names(), ["ann"], "only this server's user is left");
+    }
+}
