@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 use switchboard::{Event, Io, Recovery, Socket};
 
-use support::recovery_lab::lab;
+use support::recovery_lab::{lab, lab_on};
 use support::{Server, node::node, within};
 
 async fn scenario(io: &Io, args: &[&str]) {
@@ -70,6 +70,24 @@ async fn expired_window_gives_a_fresh_session() {
 async fn a_new_connection_takes_over_a_session_whose_connection_looks_alive() {
     let io = lab(Recovery::new());
     scenario(&io, &["websocket", "takeover"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_broadcasts_are_replayed_with_their_attachments() {
+    let io = lab(Recovery::new());
+    scenario(&io, &["polling", "binary"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovers_with_the_msgpack_parser() {
+    let builder = Io::builder().parser(switchboard::Parser::MsgPack);
+    let io = lab_on(builder, Recovery::new());
+    scenario(&io, &["msgpack", "recover"]).await;
+    let io = lab_on(
+        Io::builder().parser(switchboard::Parser::MsgPack),
+        Recovery::new(),
+    );
+    scenario(&io, &["msgpack", "binary"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,10 +4,12 @@
 // MODE is websocket, polling or upgrade; SCENARIO one of the functions in
 // `scenarios` below. A controller client `ctl` makes the server broadcast
 // while the client under test (`a`) is away, and asks what the server saw.
+import parser from "socket.io-msgpack-parser";
 import { args, assert, connect, connected, once, refused, scenario, step, transportOptions } from "./lib.mjs";
 
 const [mode, which, extra] = args;
-const transports = transportOptions(mode);
+// "msgpack": WebSocket with socket.io-msgpack-parser, as the server uses.
+const transports = mode === "msgpack" ? { transports: ["websocket"], parser } : transportOptions(mode);
 
 // Every value of `event` that `socket` receives (its first argument), with
 // the whole argument lists, and a way to wait for a count.
@@ -48,7 +50,10 @@ async function drop(ctl, a) {
   return id;
 }
 
-const burst = (ctl, event, from, to, room) => ctl.emitWithAck("burst", { event, from, to, room });
+// No `room: undefined`: the msgpack parser encodes undefined as an ext
+// type, which the server reads as an attachment.
+const burst = (ctl, event, from, to, room, binary = false) =>
+  ctl.emitWithAck("burst", { event, from, to, binary, ...(room === undefined ? {} : { room }) });
 
 const scenarios = {
   // Messages broadcast while the client is away arrive after it
@@ -174,6 +179,27 @@ const scenarios = {
     await later.until(5);
     assert.deepEqual(later.values, range(5, 10), "nothing replayed twice, new ticks arrive");
     assert.equal((await ctl.emitWithAck("status", id)).recovered, true);
+  },
+
+  // Binary broadcasts (attachments, or inline with msgpack) missed while
+  // away come back with their bytes.
+  async binary() {
+    const { ctl, a } = await setup();
+    await a.emitWithAck("join", "r");
+    const got = collect(a, "bin");
+    await burst(ctl, "bin", 0, 5, "r", true);
+    await got.until(5);
+    await drop(ctl, a);
+    await burst(ctl, "bin", 5, 10, "r", true);
+    a.connect();
+    await connected(a);
+    assert.equal(a.recovered, true);
+    await got.until(10);
+    assert.deepEqual(got.values, range(0, 10));
+    got.calls.forEach(([i, buf, offset]) => {
+      assert.deepEqual([...new Uint8Array(buf)], [i], `the bytes of ${i}`);
+      assert.equal(typeof offset, "string", "the offset after the attachment");
+    });
   },
 
   // Unknown pids and offsets: fresh sessions.

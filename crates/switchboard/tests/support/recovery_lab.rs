@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
-use switchboard::{ConnectError, Event, Io, Recovery, Socket};
+use switchboard::{ConnectError, Event, Io, IoBuilder, Placeholder, Recovery, Socket};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -40,11 +41,19 @@ struct Burst {
     room: Option<String>,
     from: u64,
     to: u64,
+    /// Each packet also carries one attachment: the byte `i`.
+    #[serde(default)]
+    binary: bool,
 }
 
 /// A server with recovery on and the events the scripts use.
 pub fn lab(recovery: Recovery) -> Io {
-    let io = Io::builder().connection_state_recovery(recovery).build();
+    lab_on(Io::builder(), recovery)
+}
+
+/// The same, from a builder with other settings (the parser, say).
+pub fn lab_on(builder: IoBuilder, recovery: Recovery) -> Io {
+    let io = builder.connection_state_recovery(recovery).build();
     let lab = Arc::new(Lab::default());
     let refuse = lab.clone();
     io.use_middleware(move |_: Socket| {
@@ -86,9 +95,18 @@ pub fn lab(recovery: Recovery) -> Io {
         socket.on("burst", move |_: Socket, event: Event<(Burst,)>| {
             let (burst,) = event.data;
             for i in burst.from..burst.to {
-                match &burst.room {
-                    Some(room) => io.to(room.clone()).emit(&burst.event, &i).unwrap(),
-                    None => io.emit(&burst.event, &i).unwrap(),
+                let to = match &burst.room {
+                    Some(room) => io.to(room.clone()),
+                    None => io.broadcast(),
+                };
+                if burst.binary {
+                    let byte = Bytes::from(vec![i as u8]);
+                    let args = (i, Placeholder(0));
+                    to.binary(vec![byte])
+                        .emit_args(&burst.event, &args)
+                        .unwrap();
+                } else {
+                    to.emit(&burst.event, &i).unwrap();
                 }
             }
             event.ack.unwrap().send(&true).unwrap();
