@@ -33,5 +33,22 @@ export function steps() {
     await s.until(p, `"${message}" is acknowledged`, (m) =>
       [...document.querySelectorAll("#messages li")].some((li) => li.textContent.includes(m) && li.querySelector(".tick")?.textContent === "✓"), message);
   };
+  // Runs the scenario, then exits: 0 with `pass` on stderr, or 1 naming
+  // the failed step (uncaught errors in the pages fail it too).
+  s.conclude = async (browser, scenario, pass) => {
+    const say = (line) => process.stderr.write(line + "\n");
+    try {
+      await scenario();
+      if (s.errors.length) throw new Error("uncaught errors in the pages: " + s.errors.join("; "));
+      say(`PASS ${pass}`);
+      await browser.close();
+      process.exit(0);
+    } catch (e) {
+      say(`FAIL at "${s.step}": ${e.message}`);
+      if (s.errors.length) say("page errors: " + s.errors.join("; "));
+      await browser.close();
+      process.exit(1);
+    }
+  };
   return s;
 }

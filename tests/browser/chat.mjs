@@ -20,7 +20,6 @@ if (!base || !shots) {
 }
 fs.mkdirSync(shots, { recursive: true });
 
-const say = (line) => process.stderr.write(line + "\n");
 const run = steps();
 const { errors, until, send } = run;
 
@@ -42,7 +41,7 @@ async function join(p, name) {
   await until(p, `${name} joins`, () => !document.querySelector("#chat").hidden);
 }
 
-try {
+await run.conclude(browser, async () => {
   const alice = await page("alice");
   const bob = await page("bob");
   await join(alice, "alice");
@@ -86,14 +85,4 @@ try {
     return t.includes("hello bob") && t.includes("hi al");
   });
   await shot(bob, "4-history-after-reload");
-
-  if (errors.length) throw new Error("uncaught errors in the pages: " + errors.join("; "));
-  say("PASS chat page: online list, messages with ticks, typing, rooms, history after reload");
-  await browser.close();
-  process.exit(0);
-} catch (e) {
-  say(`FAIL at "${run.step}": ${e.message}`);
-  if (errors.length) say("page errors: " + errors.join("; "));
-  await browser.close();
-  process.exit(1);
-}
+}, "chat page: online list, messages with ticks, typing, rooms, history after reload");

@@ -17,7 +17,6 @@ if (!short || !long) {
   process.exit(2);
 }
 
-const say = (line) => process.stderr.write(line + "\n");
 const run = steps();
 const { errors, until, send } = run;
 
@@ -78,16 +77,7 @@ async function dropAndReturn(base, recovered) {
   await bob.close();
 }
 
-try {
+await run.conclude(browser, async () => {
   await dropAndReturn(short, true);
   await dropAndReturn(long, false);
-  if (errors.length) throw new Error("uncaught errors in the pages: " + errors.join("; "));
-  say("PASS chat page across a drop: replayed when recovered, fetched through chat:history when not");
-  await browser.close();
-  process.exit(0);
-} catch (e) {
-  say(`FAIL at "${run.step}": ${e.message}`);
-  if (errors.length) say("page errors: " + errors.join("; "));
-  await browser.close();
-  process.exit(1);
-}
+}, "chat page across a drop: replayed when recovered, fetched through chat:history when not");
