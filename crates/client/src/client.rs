@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use crate::config::{ClientBuilder, Config, Transport, normalize_namespace};
 use crate::handlers::Handlers;
@@ -48,8 +48,11 @@ pub(crate) struct Shared {
     transport: AtomicU8,
     /// Why the last session ended, when it was an error.
     last_error: Mutex<Option<ClientError>>,
-    /// Becomes true when the connection's task has ended.
-    done: watch::Sender<bool>,
+    /// Set, and `ended` notified, when the connection's task has ended. A
+    /// flag and a `Notify` live inline, where a channel would be one more
+    /// allocation per connection.
+    done: AtomicBool,
+    ended: Notify,
 }
 
 /// The namespaces of the connection, and whether the Engine.IO session is
@@ -75,7 +78,6 @@ impl Client {
             .namespace
             .clone()
             .unwrap_or_else(|| target.namespace.clone());
-        let (done, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             config: builder.config,
             target,
@@ -85,13 +87,22 @@ impl Client {
             last_error: Mutex::new(None),
             transport: AtomicU8::new(0),
             ever_connected: AtomicBool::new(false),
-            done,
+            done: AtomicBool::new(false),
+            ended: Notify::new(),
         });
         let client = Client { shared };
         let auth = client.shared.config.auth.clone();
         let socket = client.add(&namespace, auth, builder.handlers);
         let connecting = socket.wait_connected();
-        tokio::spawn(driver::run(client.shared.clone()));
+        let fut = driver::run(client.shared.clone());
+        if std::env::var_os("SB_SIZE").is_some() {
+            tracing::error!(
+                "driver future {} bytes; shared {}",
+                std::mem::size_of_val(&fut),
+                std::mem::size_of::<Shared>()
+            );
+        }
+        tokio::spawn(fut);
         let timeout = client.shared.config.connect_timeout;
         match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(())) => Ok(socket),
@@ -273,12 +284,22 @@ impl Shared {
     }
 
     pub(crate) fn mark_done(&self) {
-        self.done.send_replace(true);
+        self.done.store(true, Ordering::Release);
+        self.ended.notify_waiters();
     }
 
     pub(crate) async fn wait_done(&self) {
-        let mut done = self.done.subscribe();
-        let _ = done.wait_for(|d| *d).await;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            // Registered before the check, so a `mark_done` in between
+            // still wakes this waiter.
+            ended.as_mut().enable();
+            if self.done.load(Ordering::Acquire) {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Every socket, for the connection's task to notify.

@@ -49,7 +49,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut attempts: u32 = 0;
     loop {
         let opened = tokio::select! {
-            opened = tokio::time::timeout(config.connect_timeout, open(&shared)) => {
+            // Boxed: the handshake's state (tungstenite's, hyper's) is large
+            // and only needed while opening; inline it would make every
+            // connection's task that much bigger for its whole life.
+            opened = tokio::time::timeout(config.connect_timeout, Box::pin(open(&shared))) => {
                 opened.unwrap_or(Err(ClientError::Timeout))
             }
             () = until_closing(&shared) => break,
@@ -176,14 +179,18 @@ async fn session(
         heartbeat,
     };
     let result = match transport {
-        Opened::WebSocket(ws) => link.websocket(*ws, deadline.as_mut()).await,
+        Opened::WebSocket(ws) => {
+            drop(handshake);
+            link.websocket(*ws, deadline.as_mut()).await
+        }
         Opened::Polling { conn, rest } => {
             let upgrade = shared.config.upgrade
                 && shared.config.transports.contains(&Transport::WebSocket)
                 && handshake.upgrades.iter().any(|u| u == "websocket");
-            let polled = link
-                .polling(&handshake, conn, rest, upgrade, deadline.as_mut())
-                .await;
+            // Boxed for the same reason: a WebSocket-only connection's
+            // task should not carry the polling loop's state.
+            let polled =
+                Box::pin(link.polling(handshake, conn, rest, upgrade, deadline.as_mut())).await;
             match polled {
                 Ok(Polled::Upgraded(ws)) => link.websocket(*ws, deadline.as_mut()).await,
                 Ok(Polled::Ended(reason)) => Ok(reason),
@@ -254,26 +261,24 @@ impl Link<'_> {
     ) -> Result<&'static str, ClientError> {
         let shared = self.shared;
         shared.set_transport(Some(Transport::WebSocket));
-        let mut batch = Vec::new();
         // Whatever was queued before this transport took over goes first.
         let mut woken = true;
         loop {
             if woken {
                 woken = false;
-                shared.outbox.take(&mut batch);
-                if !batch.is_empty() {
-                    for frame in batch.drain(..) {
+                let frames = shared.outbox.take_all();
+                if !frames.is_empty() {
+                    for frame in frames {
                         ws.feed(to_message(frame))
                             .await
                             .map_err(websocket::write_error)?;
                     }
                     ws.flush().await.map_err(websocket::write_error)?;
                 }
-                if batch.capacity() > 64 {
-                    batch = Vec::new();
-                }
                 if shared.is_closing() {
-                    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+                    // Boxed: a rare path whose timer need not sit in every
+                    // connection's task.
+                    Box::pin(close_websocket(&mut ws)).await;
                     return Ok(CLIENT_DISCONNECT);
                 }
             }
@@ -295,8 +300,9 @@ impl Link<'_> {
                     match self.packet(packet.map_err(|e| protocol(&e))?, deadline.as_mut())? {
                         Step::Continue => {}
                         Step::Pong(data) => {
-                            let pong = Message::text(format!("3{data}"));
-                            ws.send(pong).await.map_err(websocket::write_error)?;
+                            // Through the outbox, so that one write path
+                            // (and one future's state) serves everything.
+                            shared.outbox.push_text(format!("3{data}"));
                         }
                         Step::Close => return Ok(TRANSPORT_CLOSE),
                     }
@@ -309,7 +315,7 @@ impl Link<'_> {
 
     async fn polling(
         &mut self,
-        handshake: &OpenPacket,
+        handshake: OpenPacket,
         mut get_conn: Conn,
         rest: Vec<Packet>,
         upgrade: bool,
@@ -423,6 +429,10 @@ impl Link<'_> {
             }
         }
     }
+}
+
+async fn close_websocket(ws: &mut Ws) {
+    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
 }
 
 type Probe = Pin<Box<dyn Future<Output = Result<Ws, ClientError>> + Send>>;

@@ -22,9 +22,6 @@ pub(crate) struct Outbox {
     pub(crate) wake: Notify,
 }
 
-/// Capacity kept after a drain; a burst larger than this is freed once sent.
-const KEEP: usize = 16;
-
 impl Outbox {
     /// Queues a packet and its attachments back to back, so no other
     /// packet can come between them.
@@ -48,13 +45,10 @@ impl Outbox {
         });
     }
 
-    /// Everything queued, in order.
-    pub(crate) fn take(&self, into: &mut Vec<OutFrame>) {
-        let mut queue = self.lock();
-        into.extend(queue.drain(..));
-        if queue.capacity() > KEEP {
-            queue.shrink_to(KEEP);
-        }
+    /// Everything queued, in order, with the queue's memory: most
+    /// connections send rarely, and an idle one should hold no buffer.
+    pub(crate) fn take_all(&self) -> VecDeque<OutFrame> {
+        std::mem::take(&mut *self.lock())
     }
 
     /// Takes frames, oldest first, while their polling size stays within
@@ -77,8 +71,8 @@ impl Outbox {
                 into.push(frame);
             }
         }
-        if queue.is_empty() && queue.capacity() > KEEP {
-            queue.shrink_to(KEEP);
+        if queue.is_empty() {
+            *queue = VecDeque::new();
         }
     }
 

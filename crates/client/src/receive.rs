@@ -14,8 +14,9 @@ use crate::client::Shared;
 #[derive(Debug)]
 pub(crate) struct Receiver {
     limits: Limits,
-    /// A binary packet waiting for its attachments.
-    pending: Option<Assembly>,
+    /// A binary packet waiting for its attachments; boxed, since most
+    /// connections never have one and this sits in every connection's task.
+    pending: Option<Box<Assembly>>,
 }
 
 impl Receiver {
@@ -44,7 +45,7 @@ impl Receiver {
                 let (packet, binary) = assembly.into_parts();
                 return route(shared, packet, binary);
             }
-            self.pending = Some(assembly);
+            self.pending = Some(Box::new(assembly));
             return Ok(());
         }
         route(shared, packet, Vec::new())
@@ -57,7 +58,7 @@ impl Receiver {
         assembly.push(bytes).map_err(|e| protocol(&e.to_string()))?;
         if assembly.is_complete() {
             if let Some(assembly) = self.pending.take() {
-                let (packet, binary) = assembly.into_parts();
+                let (packet, binary) = (*assembly).into_parts();
                 return route(shared, packet, binary);
             }
         }
