@@ -1,7 +1,7 @@
 //! switchboard-client against both servers of the contract in
 //! `tests/node/client/server.mjs`: switchboard in-process and Node's
 //! socket.io 4.8. Every scenario runs against each (`*_switchboard`,
-//! `*_node`); connection state recovery runs against Node.
+//! `*_node`).
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 mod support;
@@ -409,10 +409,11 @@ async fn reconnect_after_restart(kind: Kind) {
 }
 both!(reconnect_after_restart: reconnect_after_restart_switchboard, reconnect_after_restart_node);
 
-/// Node keeps the session of a dropped connection; the client reconnects
-/// with its pid and last offset and gets the broadcasts it missed.
-async fn recovery(transports: &[Transport]) {
-    let Some(server) = Server::start_recovering().await else {
+/// The server keeps the session of a dropped connection; the client
+/// reconnects with its pid and last offset and gets the broadcasts it
+/// missed, under the same id.
+async fn recovery(kind: Kind, transports: &[Transport]) {
+    let Some(server) = Server::start_recovering(kind).await else {
         return;
     };
     let (builder, mut inbox) = client(&server.url(), &["hello", "tick", "missed"]);
@@ -452,15 +453,15 @@ async fn recovery(transports: &[Transport]) {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn recovery_websocket_node() {
-    recovery(&[Transport::WebSocket]).await;
+async fn recovery_websocket(kind: Kind) {
+    recovery(kind, &[Transport::WebSocket]).await;
 }
+both!(recovery_websocket: recovery_websocket_switchboard, recovery_websocket_node);
 
-#[tokio::test]
-async fn recovery_polling_node() {
-    recovery(&[Transport::Polling]).await;
+async fn recovery_polling(kind: Kind) {
+    recovery(kind, &[Transport::Polling]).await;
 }
+both!(recovery_polling: recovery_polling_switchboard, recovery_polling_node);
 
 /// Works on a current-thread runtime (the load generator's) with many
 /// connections from several source addresses.

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use switchboard::{ConnectError, Event, Io, Socket};
+use switchboard::{ConnectError, Event, Io, Recovery, Socket};
 use switchboard_testkit::Script;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -53,10 +53,10 @@ impl Server {
         Server::start_on(kind, SocketAddr::from(([127, 0, 0, 1], 0))).await
     }
 
-    /// Node with connection state recovery on (every emit then carries an
-    /// offset as its last argument, so the other scenarios run without).
-    pub async fn start_recovering() -> Option<Server> {
-        Server::launch(Kind::Node, SocketAddr::from(([127, 0, 0, 1], 0)), true).await
+    /// A server with connection state recovery on (every emit then carries
+    /// an offset as its last argument, so the other scenarios run without).
+    pub async fn start_recovering(kind: Kind) -> Option<Server> {
+        Server::launch(kind, SocketAddr::from(([127, 0, 0, 1], 0)), true).await
     }
 
     pub async fn start_on(kind: Kind, addr: SocketAddr) -> Option<Server> {
@@ -65,7 +65,9 @@ impl Server {
 
     async fn launch(kind: Kind, addr: SocketAddr, recovery: bool) -> Option<Server> {
         Some(match kind {
-            Kind::Switchboard => Server::Switchboard(SwitchboardServer::start(addr).await),
+            Kind::Switchboard => {
+                Server::Switchboard(SwitchboardServer::start(addr, recovery).await)
+            }
             Kind::Node => {
                 let node = switchboard_testkit::Node::package("tests/node")?;
                 let port = addr.port().to_string();
@@ -107,8 +109,8 @@ pub struct SwitchboardServer {
 }
 
 impl SwitchboardServer {
-    pub async fn start(addr: SocketAddr) -> SwitchboardServer {
-        let io = contract_io();
+    pub async fn start(addr: SocketAddr, recovery: bool) -> SwitchboardServer {
+        let io = contract_io(recovery);
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -146,10 +148,17 @@ impl Drop for SwitchboardServer {
     }
 }
 
-/// The contract of `tests/node/client/server.mjs`, on switchboard (without
-/// the recovery events).
-fn contract_io() -> Io {
-    let io = Io::new();
+/// The contract of `tests/node/client/server.mjs`, on switchboard.
+fn contract_io(recovery: bool) -> Io {
+    let mut builder = Io::builder();
+    if recovery {
+        builder = builder.connection_state_recovery(
+            Recovery::new()
+                .max_disconnection_duration(Duration::from_secs(60))
+                .skip_middlewares(true),
+        );
+    }
+    let io = builder.build();
     io.on_connect(|socket| contract(&socket));
     io.of("/admin").on_connect(|socket| {
         socket.emit("welcome", "admin").unwrap();
@@ -210,7 +219,25 @@ fn contract(socket: &Socket) {
             socket.close_connection();
         },
     );
+    socket.on(
+        "tick",
+        |socket: Socket, event: Event<(Value,)>| async move {
+            socket.namespace().emit("tick", &event.data.0).unwrap();
+        },
+    );
+    socket.on("drop-and-miss", |socket: Socket, _: Event<()>| async move {
+        // Broadcast once the server has seen the socket go, so the client
+        // can only get them by recovering.
+        socket.on_disconnect(|socket: Socket, _| async move {
+            socket.namespace().emit("missed", &1).unwrap();
+            socket.namespace().emit("missed", &2).unwrap();
+        });
+        socket.close_connection();
+    });
     socket
-        .emit("hello", &json!({"recovered": false, "id": socket.id()}))
+        .emit(
+            "hello",
+            &json!({"recovered": socket.recovered(), "id": socket.id()}),
+        )
         .unwrap();
 }
