@@ -70,10 +70,7 @@ impl Event {
     /// are ignored, as a JavaScript handler ignores them. Parses the text it
     /// arrived in, without building [`args_json`](Self::args_json).
     pub fn args<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_str(&self.data);
-        let value = de.deserialize_seq(SkipFirst(PhantomData))?;
-        de.end()?;
-        Ok(value)
+        from_array(&self.data, SkipFirst(PhantomData))
     }
 
     /// The binary attachments, in placeholder order.
@@ -142,15 +139,23 @@ impl AckReply {
     /// The first argument (`null` when there is none), as
     /// socket.io-client's `emitWithAck` resolves.
     pub fn first<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_str(&self.data);
-        let value = de.deserialize_seq(First(PhantomData))?;
-        de.end()?;
-        Ok(value)
+        from_array(&self.data, First(PhantomData))
     }
 
     pub fn binary(&self) -> &[Bytes] {
         &self.binary
     }
+}
+
+/// Runs `visitor` over the JSON array `json`, which must be all there is.
+fn from_array<'de, V: Visitor<'de>>(
+    json: &'de str,
+    visitor: V,
+) -> Result<V::Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let value = de.deserialize_seq(visitor)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// `["name",a,b]` → `[a,b]`.

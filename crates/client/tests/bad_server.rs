@@ -51,10 +51,10 @@ async fn websocket_server(open: &'static str, answer: bool, then: Vec<Message>) 
 
 /// Connects without reconnection; returns the socket and the reasons its
 /// disconnect handler receives.
-async fn connect(url: &str) -> (Socket, mpsc::UnboundedReceiver<String>) {
+async fn connect(url: &str, transport: Transport) -> (Socket, mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let socket = Client::builder(url)
-        .transports(&[Transport::WebSocket])
+        .transports(&[transport])
         .reconnection(false)
         .on_disconnect(move |_, reason| {
             let _ = tx.send(reason.to_owned());
@@ -67,7 +67,7 @@ async fn connect(url: &str) -> (Socket, mpsc::UnboundedReceiver<String>) {
 
 async fn closes_with_parse_error(then: Vec<Message>) -> ClientError {
     let url = websocket_server(OPEN, true, then).await;
-    let (socket, mut reasons) = connect(&url).await;
+    let (socket, mut reasons) = connect(&url, Transport::WebSocket).await;
     let reason = within("the disconnect", reasons.recv()).await.unwrap();
     assert_eq!(reason, "parse error");
     assert!(!socket.connected());
@@ -143,7 +143,7 @@ async fn a_silent_server_is_detected_by_the_heartbeat() {
     let open =
         r#"0{"sid":"s1","upgrades":[],"pingInterval":50,"pingTimeout":50,"maxPayload":1000000}"#;
     let url = websocket_server(open, true, vec![]).await;
-    let (_socket, mut reasons) = connect(&url).await;
+    let (_socket, mut reasons) = connect(&url, Transport::WebSocket).await;
     let reason = within("the ping timeout", reasons.recv()).await.unwrap();
     assert_eq!(reason, "ping timeout");
 }
@@ -167,7 +167,7 @@ async fn pings_are_answered() {
             .unwrap()
             .to_owned()
     });
-    let (_socket, _) = connect(&url).await;
+    let (_socket, _) = connect(&url, Transport::WebSocket).await;
     assert_eq!(within("the pong", server).await.unwrap(), "3");
 }
 
@@ -238,16 +238,7 @@ async fn malformed_polling_payloads_close_the_connection() {
     let bodies: [&'static [u8]; 4] = [b"b!!!", b"4\xff", b"4a\x1e", b"42[\"a\"]\x1e42{}"];
     for body in bodies {
         let url = polling_server(body).await;
-        let (tx, mut reasons) = mpsc::unbounded_channel();
-        let socket = Client::builder(&url)
-            .transports(&[Transport::Polling])
-            .reconnection(false)
-            .on_disconnect(move |_, reason| {
-                let _ = tx.send(reason.to_owned());
-            })
-            .connect()
-            .await
-            .unwrap();
+        let (socket, mut reasons) = connect(&url, Transport::Polling).await;
         let reason = within("the disconnect", reasons.recv()).await.unwrap();
         assert_eq!(reason, "parse error", "{body:?}");
         let error = socket.io().last_error();
