@@ -27,6 +27,11 @@ pub(crate) struct Client {
     pub(crate) session: Session,
     limits: Limits,
     parser: Parser,
+    /// Most frames and bytes a recovery may queue at once: half the
+    /// session's queue bounds, so that what arrives live while the client
+    /// catches up still fits (a replay filling the queue would have the
+    /// client disconnected as a slow reader by the next packet).
+    replay_budget: (usize, usize),
     // Both maps change only on connect and disconnect; held for one map
     // operation at a time.
     namespaces: Mutex<Namespaces>,
@@ -59,6 +64,10 @@ impl Client {
                 max_attachments: io.config.max_attachments,
             },
             parser: io.config.parser,
+            replay_budget: (
+                io.config.engine.max_queued_packets() / 2,
+                io.config.engine.max_queued_bytes() / 2,
+            ),
             namespaces: Mutex::default(),
             assembly: Mutex::default(),
             failed: AtomicBool::new(false),
@@ -302,8 +311,14 @@ impl Client {
             }
             Some((offset, rooms)) => {
                 let joined = ns.adapter().replay(&offset, &rooms, &mut |missed| {
-                    let frames = std::iter::once(reply.text.clone())
-                        .chain(missed.iter().flat_map(EncodedPacket::frames));
+                    let frames: Vec<_> = std::iter::once(reply.text.clone())
+                        .chain(missed.iter().flat_map(EncodedPacket::frames))
+                        .collect();
+                    let bytes: usize = frames.iter().map(|f| f.len()).sum();
+                    let (max_frames, max_bytes) = self.replay_budget;
+                    if frames.len() > max_frames || bytes > max_bytes {
+                        return false;
+                    }
                     if self.session.send_all(frames).is_err() {
                         return false;
                     }

@@ -116,6 +116,16 @@ async fn packet_bound_at_the_limit_and_one_past_it() {
     scenario(&io, &["websocket", "bound", "10"]).await;
 }
 
+/// A replay, with the CONNECT reply, may take half the client's queue: with
+/// 20 packets queued at most, 9 missed packets recover and 10 give a fresh
+/// session, not a partial replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_that_does_not_fit_half_the_queue_gives_a_fresh_session() {
+    let builder = Io::builder().engine(|e| e.max_queued_packets(20));
+    let io = lab_on(builder, Recovery::new());
+    scenario(&io, &["websocket", "bound", "10", "r"]).await;
+}
+
 /// Without recovery the CONNECT reply has no pid and events no offset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_by_default() {
