@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use switchboard_client::{Client, ClientError, Socket, Transport};
+use switchboard_client::{Client, ClientBuilder, ClientError, Socket, Transport};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -52,9 +52,12 @@ async fn websocket_server(open: &'static str, answer: bool, then: Vec<Message>) 
 /// Connects without reconnection; returns the socket and the reasons its
 /// disconnect handler receives.
 async fn connect(url: &str, transport: Transport) -> (Socket, mpsc::UnboundedReceiver<String>) {
+    connect_with(Client::builder(url).transports(&[transport])).await
+}
+
+async fn connect_with(builder: ClientBuilder) -> (Socket, mpsc::UnboundedReceiver<String>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let socket = Client::builder(url)
-        .transports(&[transport])
+    let socket = builder
         .reconnection(false)
         .on_disconnect(move |_, reason| {
             let _ = tx.send(reason.to_owned());
@@ -244,4 +247,74 @@ async fn malformed_polling_payloads_close_the_connection() {
         let error = socket.io().last_error();
         assert!(matches!(error, Some(ClientError::Protocol(_))), "{error:?}");
     }
+}
+
+/// `max_message_size` (default 64 MiB): a message of exactly the limit is
+/// taken, one byte more closes the connection.
+#[tokio::test]
+async fn message_size_limit() {
+    let limit = 200;
+    let event = |len: usize| {
+        let prefix = r#"42["e",""#;
+        let text = "x".repeat(len - prefix.len() - 2);
+        Message::text(format!("{prefix}{text}\"]"))
+    };
+    assert_eq!(event(limit).len(), limit);
+    let url = websocket_server(OPEN, true, vec![event(limit), event(limit + 1)]).await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let builder = Client::builder(&url)
+        .transports(&[Transport::WebSocket])
+        .max_message_size(limit)
+        .on("e", move |_, ev| {
+            let _ = tx.send(ev.args_json().len());
+        });
+    let (socket, mut reasons) = connect_with(builder).await;
+    assert_eq!(
+        within("the event at the limit", events.recv()).await,
+        Some(limit - 6)
+    );
+    let reason = within("the disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "parse error");
+    assert!(matches!(
+        socket.io().last_error(),
+        Some(ClientError::Protocol(_))
+    ));
+}
+
+/// `max_attachments` (default 10): a packet announcing the limit is taken,
+/// one more closes the connection.
+#[tokio::test]
+async fn attachment_limit() {
+    let announce = |n: usize| {
+        let placeholders: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"_placeholder":true,"num":{i}}}"#))
+            .collect();
+        let mut messages = vec![Message::text(format!(
+            r#"45{n}-["e",{}]"#,
+            placeholders.join(",")
+        ))];
+        messages.extend((0..n).map(|i| Message::binary(vec![i as u8])));
+        messages
+    };
+    let mut then = announce(3);
+    then.extend(announce(4));
+    let url = websocket_server(OPEN, true, then).await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let builder = Client::builder(&url)
+        .transports(&[Transport::WebSocket])
+        .max_attachments(3)
+        .on("e", move |_, ev| {
+            let _ = tx.send(ev.binary().len());
+        });
+    let (socket, mut reasons) = connect_with(builder).await;
+    assert_eq!(
+        within("the event at the limit", events.recv()).await,
+        Some(3)
+    );
+    let reason = within("the disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "parse error");
+    assert!(matches!(
+        socket.io().last_error(),
+        Some(ClientError::Protocol(_))
+    ));
 }
