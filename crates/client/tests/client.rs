@@ -267,6 +267,32 @@ async fn binary_both_ways(kind: Kind) {
 }
 both!(binary_both_ways: binary_both_ways_switchboard, binary_both_ways_node);
 
+/// The client acknowledges the server's question with an attachment; the
+/// server sends that answer back as an event.
+async fn binary_ack_from_the_client(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    let (builder, mut inbox) = client(&server.url(), &["answer"]);
+    let blob = Bytes::from_static(b"\x00answer\xff");
+    let reply = blob.clone();
+    let socket = builder
+        .on("question", move |_: &Socket, ev: &Event| {
+            ev.ack_binary(&json!([placeholder(0)]), vec![reply.clone()])
+                .unwrap();
+        })
+        .connect()
+        .await
+        .unwrap();
+    socket.emit("ask", &1).unwrap();
+    let answer = next_named("answer", &mut inbox).await;
+    assert_eq!(answer.args, json!([placeholder(0)]));
+    assert_eq!(answer.binary, [blob]);
+    socket.disconnect().await;
+    server.stop().await;
+}
+both!(binary_ack_from_the_client: binary_ack_from_the_client_switchboard, binary_ack_from_the_client_node);
+
 async fn middleware_refusal(kind: Kind) {
     let Some(server) = Server::start(kind).await else {
         return;

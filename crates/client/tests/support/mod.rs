@@ -198,7 +198,10 @@ fn contract(socket: &Socket) {
             .await;
         match asked {
             // As Node's `emitWithAck`: the answer's first argument.
-            Ok(answer) => socket.emit("answer", &answer.data[0]).unwrap(),
+            Ok(answer) => socket
+                .binary(answer.binary)
+                .emit("answer", &answer.data[0])
+                .unwrap(),
             Err(e) => socket.emit("answer", &format!("error: {e}")).unwrap(),
         }
     });
