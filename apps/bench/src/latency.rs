@@ -96,6 +96,11 @@ impl Recorder {
         }
     }
 
+    /// Deliveries of the current tag recorded so far.
+    pub(crate) fn received(&self) -> u64 {
+        self.window().received
+    }
+
     /// Ends the window: its count and percentiles.
     pub(crate) fn finish(&self) -> Summary {
         let mut window = std::mem::take(&mut *self.window());

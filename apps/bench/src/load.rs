@@ -27,6 +27,11 @@ pub(crate) const PARALLEL: usize = 256;
 /// a tenth of the clients still sees every message.
 const SAMPLE_EVERY: usize = 10;
 
+/// How many of clients `0..clients` record latencies.
+pub(crate) fn sampled(clients: usize) -> usize {
+    clients.div_ceil(SAMPLE_EVERY)
+}
+
 /// How long one connection may take to open before the run gives up.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -232,6 +232,7 @@ fn finish(args: &Args, results: &Results, out: Option<&PathBuf>) -> Result<(), E
         (None, Some(out)) => out.clone(),
         (None, None) => server::repo_root().join("target/bench"),
     };
+    std::fs::create_dir_all(&out)?;
     if args.from.is_none() {
         let file = report::write_json(results, &out)?;
         eprintln!("results: {}", file.display());

@@ -5,8 +5,10 @@
 //! 10 to 10,000): p50/p99/max latency from send to delivery, and the
 //! server's CPU seconds and CPU per delivery. Then a search for the highest
 //! offered load that is sustained: at least 99.9 % delivered within the
-//! drain time and p99 under 100 ms; it doubles the rate until a step fails,
-//! then bisects. `polling` is the fixed load with every fourth client on
+//! drain time, p99 under 100 ms and no client disconnected; it doubles the
+//! rate until a step fails, then bisects. The share delivered and the
+//! latencies come from the timed tenth of the clients, matched by the
+//! message's tag, so a late delivery from an earlier step never counts. `polling` is the fixed load with every fourth client on
 //! long-polling.
 //!
 //! Clients do not `user:join`: 10,000 joins would send every client 10,000
@@ -20,7 +22,7 @@ use switchboard_client::Socket;
 use super::Ctx;
 use crate::Error;
 use crate::latency::{Recorder, Summary, message_text};
-use crate::load::Fleet;
+use crate::load::{Fleet, sampled};
 use crate::measure::CpuWindow;
 use crate::report::{Row, count};
 use crate::server::{Kind, Server, Store};
@@ -37,7 +39,14 @@ const P99_SUSTAINED_MS: f64 = 100.0;
 #[derive(Debug, Clone)]
 struct Offer {
     rate: f64,
+    /// Deliveries to every client.
     expected: u64,
+    /// Deliveries to the timed clients; `latency.received` counts those
+    /// that arrived (by tag, so a late one from an earlier step is not
+    /// counted).
+    expected_sampled: u64,
+    /// Clients the server disconnected during this offer.
+    disconnected: u64,
     latency: Summary,
     send_secs: f64,
     server_cpu: f64,
@@ -47,20 +56,29 @@ struct Offer {
 }
 
 impl Offer {
+    /// Share delivered, from the timed clients.
     fn delivered(&self) -> f64 {
-        self.latency.received as f64 / self.expected.max(1) as f64
+        self.latency.received as f64 / self.expected_sampled.max(1) as f64
     }
 
     fn sustained(&self) -> bool {
-        self.delivered() >= DELIVERED_SUSTAINED && self.latency.p99_ms < P99_SUSTAINED_MS
+        self.disconnected == 0
+            && self.latency.received > 0
+            && self.delivered() >= DELIVERED_SUSTAINED
+            && self.latency.p99_ms < P99_SUSTAINED_MS
+    }
+
+    /// Deliveries to every client, estimated from the timed ones.
+    fn deliveries(&self) -> f64 {
+        self.delivered() * self.expected as f64
     }
 
     fn deliveries_per_s(&self) -> f64 {
-        self.latency.received as f64 / self.send_secs
+        self.deliveries() / self.send_secs
     }
 
     fn cpu_per_delivery_ns(&self) -> f64 {
-        1e9 * self.server_cpu / self.latency.received.max(1) as f64
+        1e9 * self.server_cpu / self.deliveries().max(1.0)
     }
 }
 
@@ -91,7 +109,7 @@ impl Run<'_> {
         );
         let bar = self.ctx.timer(secs, self.server.kind.name(), label);
         let cpu = CpuWindow::start(self.server.pid);
-        let delivered = self.fleet.delivered();
+        let disconnected = self.fleet.disconnected();
         let started = Instant::now();
         let mut sent = 0u64;
         // Every millisecond, sends what is due by then: the timer's 1 ms
@@ -118,19 +136,20 @@ impl Run<'_> {
         let load_share = cpu.stop().load_share;
         bar.finish_and_clear();
         let expected = sent * clients;
+        let expected_sampled = sent * sampled(self.sockets.len()) as u64;
         let drain_until = Instant::now() + self.ctx.sizes.drain;
-        while self.fleet.delivered() - delivered < expected && Instant::now() < drain_until {
+        while self.recorder.received() < expected_sampled && Instant::now() < drain_until {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // Every client counted; a sample of them timed (see `load`).
-        let mut latency = self.recorder.finish();
-        latency.received = self.fleet.delivered() - delivered;
+        let latency = self.recorder.finish();
         let used = cpu.stop();
         let server_cpu = used.server;
         let busy = if self.ctx.pin { used.busy_note() } else { None };
         Offer {
             rate,
             expected,
+            expected_sampled,
+            disconnected: self.fleet.disconnected() - disconnected,
             latency,
             send_secs,
             server_cpu,
@@ -143,10 +162,7 @@ impl Run<'_> {
     /// behind), at most a few seconds.
     async fn quiet(&self) {
         let until = Instant::now() + Duration::from_secs(5);
-        let mut last = self
-            .fleet
-            .delivered
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut last = self.fleet.delivered();
         while Instant::now() < until {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let now = self
