@@ -284,6 +284,20 @@ pub(crate) fn benchmarks_md(results: &Results) -> String {
             "no (taskset missing or one core)"
         }
     );
+    let busy = results
+        .rows
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("machine busy")))
+        .count();
+    if busy > 0 {
+        let _ = writeln!(
+            out,
+            "**Caution:** {busy} of {} rows were measured while other processes used more \
+             than 10 % of the pinned cores (see the notes under each table). Those numbers \
+             measure a shared machine, not the servers; rerun on a quiet one.\n",
+            results.rows.len()
+        );
+    }
     out.push_str(&tables(results));
     out
 }
