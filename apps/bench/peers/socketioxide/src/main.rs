@@ -357,11 +357,11 @@ async fn history(
 }
 
 async fn left(socket: SocketRef, State(chat): Shared) {
-    if let Some(name) = user(&socket) {
-        if chat.remove(&name) {
-            let note = format!("{name} left the chat");
-            let _ = socket.broadcast().emit("user:left", &note).await;
-        }
+    if let Some(name) = user(&socket)
+        && chat.remove(&name)
+    {
+        let note = format!("{name} left the chat");
+        let _ = socket.broadcast().emit("user:left", &note).await;
     }
 }
 
