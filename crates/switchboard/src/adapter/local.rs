@@ -102,21 +102,21 @@ impl Index {
 }
 
 /// Logs and delivers queued kept broadcasts, in order, unless another
-/// thread holds the log: that one delivers them before letting go (see
+/// thread holds the delivery token: that one delivers them before letting go (see
 /// `sessions.rs`). One batch per call: if more are queued, a task goes on,
 /// so a storm of broadcasts does not keep this thread (and the tasks queued
 /// behind it) from the rest of its work.
 fn deliver_kept(index: &Arc<Index>, store: &Arc<SessionStore>) {
-    // Bounds how long a recovery (which takes the lock outright) waits.
+    // Bounds how long a recovery (which takes the token outright) waits.
     const BATCH: usize = 16;
     let mut watched = Vec::new();
     loop {
-        let Some(mut state) = store.try_state() else {
+        let Some(token) = store.try_token() else {
             return;
         };
         for _ in 0..BATCH {
             let Some(job) = store.pop() else { break };
-            store.keep(&mut state, &job);
+            store.keep(&job);
             for socket in index.select(&job.opts) {
                 let _ = socket.enqueue(&job.packet, false);
                 if socket.watched() {
@@ -124,14 +124,14 @@ fn deliver_kept(index: &Arc<Index>, store: &Arc<SessionStore>) {
                 }
             }
         }
-        drop(state);
-        // Listeners are user code: they run once the lock is released, so
+        drop(token);
+        // Listeners are user code: they run once the token is released, so
         // one that broadcasts does not deadlock.
         for (socket, packet) in watched.drain(..) {
             socket.notify_outgoing(&packet);
         }
         // A job queued after our last pop but before we let go found the
-        // lock held: it is ours to deliver.
+        // token held: it is ours to deliver.
         if !store.has_jobs() {
             return;
         }
@@ -376,7 +376,7 @@ impl Adapter for LocalAdapter {
             return false;
         };
         let joined = store.replay(offset, rooms, join);
-        // Broadcasts queued while the replay held the lock.
+        // Broadcasts queued while the replay held the token.
         deliver_kept(&self.index, store);
         joined
     }

@@ -1,22 +1,27 @@
 //! The local adapter's recovery store: sessions that left for a recoverable
 //! reason, and a bounded log of the packets they may have missed.
 //!
-//! One mutex guards both, and the local adapter delivers a kept packet while
-//! holding it (`LocalAdapter::broadcast_kept`), so that:
+//! A delivery token (a mutex of its own) is held while kept packets are
+//! logged and delivered (`LocalAdapter::broadcast_kept`), so that:
 //! - packets are kept in the order every socket receives them, which makes
 //!   "everything after the client's last offset" well defined;
-//! - a recovering socket is joined under the same lock (`replay`): a packet
-//!   kept before is in its replay, one kept after reaches it live, and
-//!   nothing is both or neither.
+//! - a recovering socket is joined under the same token (`replay`): a
+//!   packet kept before is in its replay, one kept after reaches it live,
+//!   and nothing is both or neither.
 //!
 //! That serialises the kept broadcasts of one namespace, which is what
 //! ordering them means, but no thread waits for another's delivery: a
-//! broadcast is queued as a [`Job`] and whoever holds the lock delivers
-//! every queued job before letting go (flat combining). A worker thread
+//! broadcast is queued as a [`Job`] and whoever holds the token delivers
+//! the queued jobs before letting go (flat combining). A worker thread
 //! blocked on the lock during a storm of broadcasts could not run the
 //! sessions' pings meanwhile (seen: 2,000 clients joining the chat at once
 //! timed out). Delivery only pushes onto session queues: no `.await`, no
-//! user code (outgoing listeners run after the lock is released).
+//! user code (outgoing listeners run after the token is released).
+//!
+//! The token is separate from the `state` mutex (sessions and log, held
+//! for one short operation) because only a token holder drains the jobs: a
+//! broadcast that found `state` held by the sweeper or a disconnecting
+//! socket would otherwise be left in the queue until the next broadcast.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,9 +51,12 @@ pub(crate) struct SessionStore {
     /// ordered by when packets are kept, not by this number.
     next_seq: AtomicU64,
     state: Arc<Mutex<State>>,
-    /// Kept broadcasts waiting for the lock's holder. Held for one push or
+    /// Kept broadcasts waiting for the token's holder. Held for one push or
     /// pop.
     jobs: Mutex<VecDeque<Job>>,
+    /// Held while kept packets are logged and delivered, and while a
+    /// recovering socket joins; see the module's comment.
+    token: Mutex<()>,
 }
 
 /// A kept broadcast waiting to be logged and delivered.
@@ -111,6 +119,7 @@ impl SessionStore {
             next_seq: AtomicU64::new(1),
             state: Arc::default(),
             jobs: Mutex::default(),
+            token: Mutex::new(()),
         }
     }
 
@@ -153,18 +162,21 @@ impl SessionStore {
             .is_empty()
     }
 
-    /// The lock, if no one holds it; its holder delivers the queued jobs.
-    pub(crate) fn try_state(&self) -> Option<MutexGuard<'_, State>> {
-        match self.state.try_lock() {
-            Ok(state) => Some(state),
+    /// The delivery token, if no one holds it; its holder delivers the
+    /// queued jobs.
+    pub(crate) fn try_token(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.token.try_lock() {
+            Ok(token) => Some(token),
             Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
             Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
 
-    /// Logs a job's packet; the caller, holding `state`, delivers it before
-    /// letting go, which keeps delivery in log order.
-    pub(crate) fn keep(&self, state: &mut State, job: &Job) {
+    /// Logs a job's packet; the caller, holding the token, delivers it
+    /// before letting go, which keeps delivery in log order.
+    pub(crate) fn keep(&self, job: &Job) {
+        let mut state = lock(&self.state);
+        let state = &mut *state;
         let Some(seq) = self.parse(&job.offset) else {
             // Not from `new_offset`: delivered, but nothing can refer to it.
             return;
@@ -240,6 +252,7 @@ impl SessionStore {
             return false;
         };
         // Waits for the holder's current batch at most (rare: recoveries).
+        let _token = self.token.lock().unwrap_or_else(|e| e.into_inner());
         let state = lock(&self.state);
         let Some(index) = position(&state.log, seq) else {
             return false;
@@ -251,9 +264,10 @@ impl SessionStore {
             .filter(|kept| kept.targets(rooms))
             .map(|kept| kept.packet.clone())
             .collect();
-        let joined = join(&missed);
+        // `state` is released before `join`: it needs no more of it, and the
+        // token keeps deliveries out until the socket has joined.
         drop(state);
-        joined
+        join(&missed)
     }
 
     pub(crate) fn stats(&self) -> RecoveryStats {
@@ -352,8 +366,7 @@ mod tests {
             offset: offset.clone(),
             opts,
         };
-        let mut state = lock(&store.state);
-        store.keep(&mut state, &job);
+        store.keep(&job);
         offset
     }
 
