@@ -92,6 +92,39 @@ pub fn install(io: &Io, chat: Arc<Chat>) -> tokio::task::JoinHandle<()> {
             }
         });
     }
+    // The event handlers are the namespace's, shared by every socket: per
+    // socket they would cost each connection a table and seven closures.
+    let c = chat.clone();
+    main.on("user:join", move |socket: Socket, event: Args| {
+        let chat = c.clone();
+        async move { join(&chat, socket, event).await }
+    });
+    let c = chat.clone();
+    main.on("chat:message", move |socket: Socket, event: Args| {
+        let chat = c.clone();
+        async move { message(&chat, socket, event).await }
+    });
+    main.on("chat:typing", |socket: Socket, _: Args| async move {
+        typing(&socket)
+    });
+    let c = chat.clone();
+    main.on("room:join", move |socket: Socket, event: Args| {
+        let chat = c.clone();
+        async move { room_join(&chat, socket, event).await }
+    });
+    main.on("room:leave", |socket: Socket, event: Args| async move {
+        room_leave(&socket, event)
+    });
+    let c = chat.clone();
+    main.on("room:message", move |socket: Socket, event: Args| {
+        let chat = c.clone();
+        async move { room_message(&chat, socket, event).await }
+    });
+    let c = chat.clone();
+    main.on("chat:history", move |socket: Socket, event: Args| {
+        let chat = c.clone();
+        async move { history(&chat, socket, event).await }
+    });
     let handlers = chat.clone();
     main.on_connect(move |socket| register(&socket, &handlers));
     let announcer = chat.clone();
@@ -113,37 +146,6 @@ fn register(socket: &Socket, chat: &Arc<Chat>) {
             }
         }
     }
-    let c = chat.clone();
-    socket.on("user:join", move |socket: Socket, event: Args| {
-        let chat = c.clone();
-        async move { join(&chat, socket, event).await }
-    });
-    let c = chat.clone();
-    socket.on("chat:message", move |socket: Socket, event: Args| {
-        let chat = c.clone();
-        async move { message(&chat, socket, event).await }
-    });
-    socket.on("chat:typing", |socket: Socket, _: Args| async move {
-        typing(&socket)
-    });
-    let c = chat.clone();
-    socket.on("room:join", move |socket: Socket, event: Args| {
-        let chat = c.clone();
-        async move { room_join(&chat, socket, event).await }
-    });
-    socket.on("room:leave", |socket: Socket, event: Args| async move {
-        room_leave(&socket, event)
-    });
-    let c = chat.clone();
-    socket.on("room:message", move |socket: Socket, event: Args| {
-        let chat = c.clone();
-        async move { room_message(&chat, socket, event).await }
-    });
-    let c = chat.clone();
-    socket.on("chat:history", move |socket: Socket, event: Args| {
-        let chat = c.clone();
-        async move { history(&chat, socket, event).await }
-    });
     let c = chat.clone();
     socket.on_disconnect(move |socket, _reason| async move {
         if let Some(name) = user(&socket) {

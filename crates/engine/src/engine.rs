@@ -298,11 +298,33 @@ impl<'a> Query<'a> {
     }
 }
 
+/// Headers that only carried the HTTP upgrade or the request's framing.
+/// They mean nothing once the session is open, and a WebSocket client sends
+/// four or five of them, so keeping them would cost every session a few
+/// hundred bytes for nothing; everything else (cookies, authorization,
+/// origin, user agent, forwarding headers, subprotocols) is kept.
+const TRANSPORT_ONLY: [HeaderName; 7] = [
+    header::CONNECTION,
+    header::UPGRADE,
+    header::SEC_WEBSOCKET_KEY,
+    header::SEC_WEBSOCKET_VERSION,
+    header::SEC_WEBSOCKET_EXTENSIONS,
+    header::CONTENT_LENGTH,
+    header::TRANSFER_ENCODING,
+];
+
 /// What a session keeps of the request that opened it, copied so that it
 /// shares no buffer with the connection.
 pub(crate) fn handshake<B>(request: &Request<B>) -> Handshake {
-    let mut headers = HeaderMap::with_capacity(request.headers().len());
-    for (name, value) in request.headers() {
+    let kept = || {
+        request
+            .headers()
+            .iter()
+            .filter(|(name, _)| !TRANSPORT_ONLY.contains(name))
+    };
+    // Sized exactly: the map lives as long as the session.
+    let mut headers = HeaderMap::with_capacity(kept().count());
+    for (name, value) in kept() {
         let name = HeaderName::from_bytes(name.as_str().as_bytes());
         let value = HeaderValue::from_bytes(value.as_bytes());
         if let (Ok(name), Ok(value)) = (name, value) {
@@ -353,5 +375,24 @@ mod tests {
             Query::parse("transport=__proto__").transport,
             Some("__proto__")
         );
+    }
+
+    #[test]
+    fn handshake_keeps_request_headers_but_not_the_upgrade_mechanics() {
+        let request = Request::builder()
+            .uri("/engine.io/?EIO=4&transport=websocket")
+            .header("host", "example.test")
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .header("cookie", "session=abc")
+            .header("authorization", "Bearer t")
+            .body(())
+            .unwrap();
+        let kept = handshake(&request).headers;
+        let names: Vec<&str> = kept.keys().map(|name| name.as_str()).collect();
+        assert_eq!(names, ["host", "cookie", "authorization"]);
+        assert_eq!(kept["cookie"], "session=abc");
     }
 }

@@ -25,20 +25,25 @@ use crate::engine::{EngineShared, handshake};
 use crate::error::RequestError;
 use crate::handler::CloseReason;
 use crate::outbox::shrink;
-use crate::session::{Phase, Shared, Tick, TransportKind, Upgrade};
+use crate::session::{Handshake, Phase, Shared, Tick, TransportKind, Upgrade};
 
-type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+// Boxed: a session's task future would otherwise carry the stream inline in
+// several of its states (async functions copy moved arguments), a few
+// hundred bytes per idle connection.
+type Ws = Box<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>>;
 type Reply = Result<Response<Full<Bytes>>, RequestError>;
 
 /// Opens a session directly over WebSocket.
 pub(crate) fn open<B>(engine: Arc<EngineShared>, mut request: Request<B>) -> Reply {
     let response = accept(request.headers())?;
-    let handshake = handshake(&request);
+    // Boxed: what an async block captures stays in its future for the whole
+    // session, so inline it would cost its full size per connection.
+    let handshake = Box::new(handshake(&request));
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let Ok(io) = on_upgrade.await else { return };
         let ws = websocket(io, &engine.config).await;
-        let session = engine.create(handshake, TransportKind::WebSocket);
+        let session = create(&engine, handshake);
         let open = engine.open_packet(session.sid(), TransportKind::WebSocket);
         session
             .0
@@ -49,6 +54,13 @@ pub(crate) fn open<B>(engine: Arc<EngineShared>, mut request: Request<B>) -> Rep
         run(session.0, ws).await;
     });
     Ok(response)
+}
+
+/// Creates the session. A function of its own so that the boxed handshake
+/// is freed here: a box moved out of inside the task would stay allocated
+/// until the task ends.
+fn create(engine: &Arc<EngineShared>, handshake: Box<Handshake>) -> crate::session::Session {
+    engine.create(*handshake, TransportKind::WebSocket)
 }
 
 /// Starts upgrading a polling session: the WebSocket probes, then takes over.
@@ -193,12 +205,14 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             }
         }
         if !batch.is_empty() {
-            let sent = tokio::time::timeout(write_timeout, async {
+            // Boxed, allocated per batch written rather than carried by
+            // every idle session's task: this state is the largest of `run`.
+            let sent = Box::pin(tokio::time::timeout(write_timeout, async {
                 for frame in batch.drain(..) {
                     ws.feed(to_ws(frame)).await?;
                 }
                 ws.flush().await
-            })
+            }))
             .await;
             shrink(&mut batch);
             match sent {
@@ -213,7 +227,7 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             while let Some(message) = ws.next().now_or_never() {
                 if let Err((reason, code)) = receive(&shared, message) {
                     if let Some(code) = code {
-                        close(&mut ws, code).await;
+                        Box::pin(close(&mut ws, code)).await;
                     }
                     shared.end(reason);
                     break;
@@ -225,7 +239,7 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             message = ws.next() => {
                 if let Err((reason, code)) = receive(&shared, message) {
                     if let Some(code) = code {
-                        close(&mut ws, code).await;
+                        Box::pin(close(&mut ws, code)).await;
                     }
                     shared.end(reason);
                 }
@@ -235,7 +249,7 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             () = tokio::time::sleep_until(wake_at) => {}
         }
     };
-    close(&mut ws, CloseCode::Normal).await;
+    Box::pin(close(&mut ws, CloseCode::Normal)).await;
     shared.dispatch_close(reason);
 }
 
@@ -300,11 +314,14 @@ async fn close(ws: &mut Ws, code: CloseCode) {
         code,
         reason: Utf8Bytes::default(),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), (**ws).close(Some(frame))).await;
 }
 
 async fn websocket(io: hyper::upgrade::Upgraded, config: &EngineConfig) -> Ws {
-    WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(config))).await
+    Box::new(
+        WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(config)))
+            .await,
+    )
 }
 
 /// Small buffers that grow on demand: an idle session should cost a few
@@ -321,8 +338,12 @@ fn ws_config(config: &EngineConfig) -> WebSocketConfig {
 
 /// Bytes tungstenite reads per syscall. It zero-fills this much per
 /// connection on the first read, so it is resident for every session; it
-/// grows only while a larger message is being received.
-const READ_BUFFER: usize = 1024;
+/// grows only while a larger message is being received. 512 rather than
+/// ADR 0001's 1 KiB: clients mostly send small packets (pongs, events,
+/// acks), and the half kilobyte saved is a tenth of an idle session; a
+/// client streaming large messages pays one more read syscall per 512 bytes
+/// (see the addendum in docs/decisions/0001-websocket-crate.md).
+const READ_BUFFER: usize = 512;
 
 /// Bytes of frames tungstenite gathers before it writes: a drained outbox
 /// goes out in few syscalls. Not preallocated, so an idle session pays nothing.

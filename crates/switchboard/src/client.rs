@@ -1,7 +1,6 @@
 //! One Engine.IO connection seen from Socket.IO: the namespaces it joined,
 //! and the routing of its packets.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -44,11 +43,36 @@ pub(crate) struct Client {
     connect_timer: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// The namespaces of one client. Vectors, not hash maps: a client joins one
+/// to three namespaces, where a linear scan beats hashing and an empty or
+/// one-entry vector costs a fraction of a map's smallest table (this is
+/// memory every idle connection carries).
 #[derive(Default)]
 struct Namespaces {
-    connected: HashMap<Str, Socket>,
+    connected: Vec<(Str, Socket)>,
     /// Namespaces whose middleware is still deciding.
-    connecting: HashSet<Str>,
+    connecting: Vec<Str>,
+}
+
+impl Namespaces {
+    fn socket(&self, nsp: &str) -> Option<&Socket> {
+        self.connected
+            .iter()
+            .find(|(name, _)| name.as_ref() == nsp)
+            .map(|(_, socket)| socket)
+    }
+
+    fn is_connecting(&self, nsp: &str) -> bool {
+        self.connecting.iter().any(|name| name.as_ref() == nsp)
+    }
+
+    fn done_connecting(&mut self, nsp: &str) {
+        self.connecting.retain(|name| name.as_ref() != nsp);
+        if self.connecting.is_empty() {
+            // Give the memory back: connecting is a moment, idle is forever.
+            self.connecting = Vec::new();
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -153,7 +177,7 @@ impl Client {
         if packet.kind == PacketType::ConnectError {
             return self.fail("client sent CONNECT_ERROR");
         }
-        let Some(socket) = lock(&self.namespaces).connected.get(&packet.nsp).cloned() else {
+        let Some(socket) = lock(&self.namespaces).socket(&packet.nsp).cloned() else {
             // Node closes the connection for a packet to a namespace the
             // client has not joined.
             return self.fail("packet for a namespace the client has not joined");
@@ -181,15 +205,15 @@ impl Client {
         let nsp = packet.nsp;
         {
             let mut namespaces = lock(&self.namespaces);
-            if namespaces.connected.contains_key(&nsp) || namespaces.connecting.contains(&nsp) {
+            if namespaces.socket(&nsp).is_some() || namespaces.is_connecting(&nsp) {
                 drop(namespaces);
                 return self.fail("duplicate CONNECT");
             }
-            namespaces.connecting.insert(nsp.clone());
+            namespaces.connecting.push(nsp.clone());
         }
         let ns = self.io.upgrade().and_then(|io| io.namespace_for(&nsp));
         let Some(ns) = ns else {
-            lock(&self.namespaces).connecting.remove(&nsp);
+            lock(&self.namespaces).done_connecting(&nsp);
             return self.send_connect_error(&nsp, &ConnectError::new("Invalid namespace"));
         };
         let auth = match packet.data {
@@ -258,7 +282,7 @@ impl Client {
             if !(socket.recovered() && skip_middlewares) {
                 for middleware in &middlewares {
                     if let Err(refusal) = middleware.check(&socket).await {
-                        lock(&self.namespaces).connecting.remove(ns.name());
+                        lock(&self.namespaces).done_connecting(ns.name());
                         self.send_connect_error(&Str::from(ns.name().to_owned()), &refusal);
                         return;
                     }
@@ -286,7 +310,7 @@ impl Client {
         resume: Option<(String, Vec<crate::adapter::Room>)>,
     ) -> bool {
         if self.session.is_closed() || self.failed.load(Ordering::Acquire) {
-            lock(&self.namespaces).connecting.remove(ns.name());
+            lock(&self.namespaces).done_connecting(ns.name());
             return true;
         }
         // Events from the client wait on this until the connect handler has
@@ -353,10 +377,12 @@ impl Client {
     fn join(&self, ns: &Namespace, socket: &Socket) {
         {
             let mut namespaces = lock(&self.namespaces);
-            namespaces.connecting.remove(ns.name());
+            namespaces.done_connecting(ns.name());
+            let name = ns.name();
+            namespaces.connected.retain(|(nsp, _)| nsp.as_ref() != name);
             namespaces
                 .connected
-                .insert(Str::from(ns.name().to_owned()), socket.clone());
+                .push((Str::from(name.to_owned()), socket.clone()));
         }
         socket.set_connected();
         ns.insert_socket(socket);
@@ -388,14 +414,9 @@ impl Client {
     }
 
     pub(crate) fn forget_socket(&self, socket: &Socket) {
-        let mut namespaces = lock(&self.namespaces);
-        if namespaces
+        lock(&self.namespaces)
             .connected
-            .get(socket.namespace_name())
-            .is_some_and(|s| s == socket)
-        {
-            namespaces.connected.remove(socket.namespace_name());
-        }
+            .retain(|(_, s)| s != socket);
     }
 
     pub(crate) fn on_close(&self, reason: &CloseReason) {
@@ -404,7 +425,7 @@ impl Client {
         }
         let sockets: Vec<Socket> = lock(&self.namespaces)
             .connected
-            .drain()
+            .drain(..)
             .map(|(_, s)| s)
             .collect();
         let reason = DisconnectReason::from_engine(reason);

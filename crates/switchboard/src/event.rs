@@ -228,6 +228,18 @@ pub(crate) struct TypedHandler<T, F> {
     pub(crate) _t: PhantomData<fn() -> T>,
 }
 
+impl<T, F, Fut> TypedHandler<T, F>
+where
+    T: DeserializeOwned + Send + 'static,
+    F: Fn(Socket, Event<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    /// `f` as a handler of any event's payload.
+    pub(crate) fn erased(f: F) -> std::sync::Arc<dyn ErasedHandler> {
+        std::sync::Arc::new(TypedHandler { f, _t: PhantomData })
+    }
+}
+
 impl<T, F, Fut> ErasedHandler for TypedHandler<T, F>
 where
     T: DeserializeOwned + Send + 'static,

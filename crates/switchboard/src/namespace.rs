@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use switchboard_engine::Sid;
 use switchboard_protocol::Str;
 
@@ -14,6 +16,7 @@ use crate::adapter::{Adapter, LocalAdapter, Room};
 use crate::broadcast::Broadcast;
 use crate::encode::Parser;
 use crate::error::EmitError;
+use crate::event::{ErasedHandler, Event, TypedHandler};
 use crate::middleware::Middleware;
 use crate::socket::Socket;
 
@@ -36,6 +39,9 @@ pub(crate) struct NamespaceShared {
     pids: RwLock<HashMap<Str, Sid>>,
     middlewares: RwLock<Vec<Arc<dyn Middleware>>>,
     on_connect: RwLock<Option<Arc<ConnectHandler>>>,
+    /// Event handlers every socket of the namespace shares (see
+    /// [`Namespace::on`]); read on every event without a socket handler.
+    handlers: RwLock<HashMap<Box<str>, Arc<dyn ErasedHandler>>>,
     adapter: OnceLock<Arc<dyn Adapter>>,
     /// Ack ids are per namespace, as in Node, so one id can serve every
     /// recipient of a broadcast with acknowledgements.
@@ -69,6 +75,7 @@ impl Namespace {
             pids: RwLock::default(),
             middlewares: RwLock::default(),
             on_connect: RwLock::default(),
+            handlers: RwLock::default(),
             adapter: OnceLock::new(),
             next_ack: AtomicU64::new(0),
             recovery,
@@ -98,6 +105,27 @@ impl Namespace {
     /// task for anything that awaits.
     pub fn on_connect(&self, handler: impl Fn(Socket) + Send + Sync + 'static) -> &Self {
         *self.0.on_connect.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` for every `event` from any socket of this namespace
+    /// that has no handler of its own for it (see [`Socket::on`], whose
+    /// rules for the arguments apply). Registered once, it costs nothing per
+    /// connection, where the same handler registered with [`Socket::on`] in
+    /// the connect handler costs every socket its own table entry and
+    /// closure: prefer this for handlers that need only the socket.
+    pub fn on<T, F, Fut>(&self, event: impl Into<String>, handler: F) -> &Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(Socket, Event<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler = TypedHandler::erased(handler);
+        self.0
+            .handlers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.into().into_boxed_str(), handler);
         self
     }
 
@@ -219,6 +247,15 @@ impl WeakNamespace {
 }
 
 impl NamespaceShared {
+    /// The namespace-wide handler of `event`, if any.
+    pub(crate) fn handler(&self, event: &str) -> Option<Arc<dyn ErasedHandler>> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(event)
+            .cloned()
+    }
+
     pub(crate) fn name(&self) -> &str {
         &self.name
     }

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
@@ -222,10 +221,7 @@ impl Socket {
         F: Fn(Socket, Event<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handler: Arc<dyn ErasedHandler> = Arc::new(TypedHandler {
-            f: handler,
-            _t: PhantomData,
-        });
+        let handler = TypedHandler::erased(handler);
         write(&self.0.handlers).insert(event.into().into_boxed_str(), handler);
     }
 
@@ -457,8 +453,8 @@ impl Socket {
         for listener in read(&self.0.any_incoming).clone() {
             listener(self, event, &payload);
         }
-        let handler = read(&self.0.handlers).get(event).cloned();
-        let Some(handler) = handler else {
+        let own = read(&self.0.handlers).get(event).cloned();
+        let Some(handler) = own.or_else(|| self.0.ns.handler(event)) else {
             tracing::trace!(event, "no handler for event");
             return;
         };

@@ -41,3 +41,36 @@ async fn catch_all_listeners_see_events_both_ways() {
     assert_eq!(client.packet().await, r#"2["tick",5]"#);
     server.finish().await;
 }
+
+/// `Namespace::on` handles an event for every socket of the namespace that
+/// has no handler of its own for it; a socket's own handler wins.
+#[tokio::test]
+async fn namespace_handlers_serve_every_socket_and_yield_to_socket_handlers() {
+    use serde_json::Value;
+    use switchboard::{Event, Socket};
+
+    let server = start_default().await;
+    server.io.of("/").on(
+        "shout",
+        |socket: Socket, event: Event<Vec<Value>>| async move {
+            let _ = socket.emit_args("shouted", &event.data);
+        },
+    );
+    let mut first = Client::connect(server.addr).await;
+    let mut second = Client::connect(server.addr).await;
+
+    first.send(r#"2["shout","a"]"#).await;
+    assert_eq!(first.packet().await, r#"2["shouted","a"]"#);
+    second.send(r#"2["shout","b"]"#).await;
+    assert_eq!(second.packet().await, r#"2["shouted","b"]"#);
+
+    let own = server.io.of("/").socket(&second.id).unwrap();
+    own.on("shout", |socket: Socket, _: Event<Vec<Value>>| async move {
+        let _ = socket.emit("mine", &1);
+    });
+    second.send(r#"2["shout","c"]"#).await;
+    assert_eq!(second.packet().await, r#"2["mine",1]"#);
+    first.send(r#"2["shout","d"]"#).await;
+    assert_eq!(first.packet().await, r#"2["shouted","d"]"#);
+    server.finish().await;
+}
