@@ -59,6 +59,10 @@ pub(crate) fn open<B>(engine: Arc<EngineShared>, mut request: Request<B>) -> Rep
 /// Creates the session. A function of its own so that the boxed handshake
 /// is freed here: a box moved out of inside the task would stay allocated
 /// until the task ends.
+#[allow(
+    clippy::boxed_local,
+    reason = "taking the box is the point: it is freed when this returns"
+)]
 fn create(engine: &Arc<EngineShared>, handshake: Box<Handshake>) -> crate::session::Session {
     engine.create(*handshake, TransportKind::WebSocket)
 }
