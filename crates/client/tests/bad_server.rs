@@ -19,9 +19,7 @@ const OPEN: &str =
     r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 
 async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
-    tokio::time::timeout(GUARD, f)
-        .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    switchboard_testkit::within(GUARD, what, f).await
 }
 
 /// A WebSocket server for one client: sends `open`, answers the CONNECT of

@@ -3,6 +3,8 @@
 //! - [`Node`]: an npm package of the repository (`tests/node`, say) installed
 //!   once with `npm ci`, and its scripts run with arguments, a hang guard and
 //!   their output at hand.
+//! - [`within`]: awaits an event with a guard that turns a hang into a
+//!   failure.
 //! - [`fresh_database`]: a throwaway PostgreSQL database on the machine's
 //!   server, dropped when the test is done with it.
 //!
@@ -13,12 +15,14 @@
 mod node;
 mod npm;
 mod postgres;
+mod wait;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use node::{Node, Run, SCRIPT_GUARD, Script};
 pub use postgres::{Database, fresh_database};
+pub use wait::within;
 
 /// True when the `CI` environment variable is set to anything but empty,
 /// `false` or `0`.

@@ -20,10 +20,7 @@ use tokio::task::JoinHandle;
 pub const GUARD: Duration = Duration::from_secs(30);
 
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(GUARD, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
+    switchboard_testkit::within(GUARD, what, future).await
 }
 
 pub async fn next<T>(what: &str, rx: &mut mpsc::UnboundedReceiver<T>) -> T {

@@ -32,10 +32,7 @@ pub const SHARED_REDIS: &str = "redis://127.0.0.1:6379";
 pub const GUARD: Duration = Duration::from_secs(60);
 
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(GUARD, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
+    switchboard_testkit::within(GUARD, what, future).await
 }
 
 /// `tests/node`, with the official client, socket.io and the Node adapter.
