@@ -101,6 +101,12 @@ struct Args {
     /// Do not pin the servers and the load to CPUs 0 and 1.
     #[arg(long)]
     no_pin: bool,
+    /// Only these fanout client counts (for profiling one point).
+    #[arg(long, value_delimiter = ',', hide = true)]
+    fanout_clients: Vec<usize>,
+    /// Steps of the sustained-load search (0: fixed load only).
+    #[arg(long, hide = true)]
+    search_steps: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -149,7 +155,16 @@ fn run(args: Args) -> Result<(), Error> {
     let ctx = Ctx {
         paths,
         pin,
-        sizes: if smoke { Sizes::smoke() } else { Sizes::full() },
+        sizes: {
+            let mut sizes = if smoke { Sizes::smoke() } else { Sizes::full() };
+            if !args.fanout_clients.is_empty() {
+                sizes.fanout_clients = args.fanout_clients.clone();
+            }
+            if let Some(steps) = args.search_steps {
+                sizes.search_steps = steps;
+            }
+            sizes
+        },
         progress: MultiProgress::new(),
     };
     let needed = ctx.sizes.idle_steps.iter().max().copied().unwrap_or(0) + 100;
