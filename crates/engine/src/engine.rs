@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::config::EngineConfig;
 use crate::cors::OriginCheck;
 use crate::error::RequestError;
+use crate::flush::Flushers;
 use crate::handler::{CloseReason, EngineHandler};
 use crate::session::{Handshake, Session, TransportKind};
 use crate::sid::Sid;
@@ -45,6 +46,8 @@ pub(crate) struct EngineShared {
     /// not for the map to empty, so every disconnect handler has run when it
     /// returns.
     live: AtomicUsize,
+    /// Write queued frames to WebSocket sessions (see `flush.rs`).
+    pub(crate) flushers: Flushers,
 }
 
 /// An Engine.IO server: cheap to clone, all clones share the sessions.
@@ -76,6 +79,7 @@ impl Engine {
             shutting_down: AtomicBool::new(false),
             emptied: Notify::new(),
             live: AtomicUsize::new(0),
+            flushers: Flushers::new(),
         }))
     }
 

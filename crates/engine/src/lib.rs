@@ -9,6 +9,7 @@ mod config;
 mod cors;
 mod engine;
 mod error;
+mod flush;
 mod handler;
 mod heartbeat;
 mod outbox;
@@ -18,6 +19,7 @@ mod service;
 mod session;
 mod sid;
 mod websocket;
+mod wire;
 
 pub use config::{EngineConfig, EngineConfigBuilder, Transports};
 pub use cors::Cors;

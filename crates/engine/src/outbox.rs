@@ -54,6 +54,13 @@ impl Outbox {
         shrink(&mut self.frames);
     }
 
+    /// Takes every queued frame, oldest first.
+    pub(crate) fn drain_each(&mut self, f: impl FnMut(Frame)) {
+        self.bytes = 0;
+        self.frames.drain(..).for_each(f);
+        shrink(&mut self.frames);
+    }
+
     /// Frees the queue's memory if it is empty: the writer is going idle,
     /// and an idle session, the usual kind, should hold no buffer.
     pub(crate) fn release_if_empty(&mut self) {

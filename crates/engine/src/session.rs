@@ -18,6 +18,16 @@ use crate::handler::{CloseReason, Message};
 use crate::heartbeat::{Due, Heartbeat};
 use crate::outbox::Outbox;
 use crate::sid::Sid;
+use crate::wire::{self, Wire, encode_frame};
+
+/// Moves `raw` to the end of `buf` and frees its memory: it is used rarely
+/// (a full socket, a pong), and most sessions should hold nothing.
+fn take_raw(raw: &mut Vec<u8>, buf: &mut Vec<u8>) {
+    if raw.capacity() > 0 {
+        buf.append(raw);
+        *raw = Vec::new();
+    }
+}
 
 /// The transport a session currently sends and receives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +117,30 @@ pub(crate) struct State {
     pub(crate) post_active: bool,
     pub(crate) heartbeat: Heartbeat,
     pub(crate) phase: Phase,
+    /// The socket, while the session runs on a WebSocket: a send then lists
+    /// the session with a flusher instead of waking the session's task.
+    pub(crate) wire: Option<Arc<Wire>>,
+    /// Bytes that go out before the outbox: the rest of a write the socket
+    /// did not take, and the frames tungstenite wrote (pongs, close).
+    pub(crate) raw: Vec<u8>,
+    /// The session is on a flusher's list.
+    pub(crate) listed: bool,
+    /// The socket is full: the session's task is writing and waiting for
+    /// it, and flushers leave the session alone until it is done.
+    pub(crate) stalled: bool,
+}
+
+/// What [`Shared::write_queued`] did.
+pub(crate) enum Written {
+    /// Nothing was queued.
+    Nothing,
+    /// Everything queued is on the socket.
+    All,
+    /// The socket is full; these bytes are still to be written, and the
+    /// session is `stalled` until they are.
+    Rest(Vec<u8>),
+    /// The socket failed.
+    Failed,
 }
 
 pub(crate) struct Shared {
@@ -180,6 +214,10 @@ impl Session {
                 post_active: false,
                 heartbeat,
                 phase: Phase::Open,
+                wire: None,
+                raw: Vec::new(),
+                listed: false,
+                stalled: false,
             }),
             writer: Notify::new(),
             owner: Notify::new(),
@@ -223,13 +261,7 @@ impl Session {
         {
             return Err(SendError::QueueFull);
         }
-        drop(state);
-        // The writer takes the whole queue whenever it runs, so only the
-        // first frame of a batch needs to wake it; a broadcast to many
-        // sessions saves a wake-up per frame that way.
-        if was_empty {
-            self.0.wake_writer();
-        }
+        self.0.queued(state, was_empty);
         Ok(())
     }
 
@@ -256,11 +288,7 @@ impl Session {
         for frame in frames {
             state.outbox.push_control(frame);
         }
-        drop(state);
-        // As in `send`: a non-empty queue already has its writer coming.
-        if was_empty {
-            self.0.wake_writer();
-        }
+        self.0.queued(state, was_empty);
         Ok(())
     }
 
@@ -286,6 +314,98 @@ impl Shared {
         // A panic elsewhere while holding the lock leaves plain data behind
         // that is still consistent enough to close the session with.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gets frames just queued on their way: on a WebSocket, the session is
+    /// listed with a flusher (once until it is flushed, and not while its
+    /// task is writing, which drains the queue before it stops); otherwise
+    /// the transport's writer is woken.
+    fn queued(self: &Arc<Self>, mut state: MutexGuard<'_, State>, was_empty: bool) {
+        if state.wire.is_some() {
+            let list = !state.listed && !state.stalled;
+            state.listed |= list;
+            drop(state);
+            if list {
+                self.engine.flushers.list(self.clone());
+            }
+        } else {
+            drop(state);
+            // The writer takes the whole queue whenever it runs, so only the
+            // first frame of a batch needs to wake it.
+            if was_empty {
+                self.wake_writer();
+            }
+        }
+    }
+
+    /// Called by a flusher: writes what is queued, as far as the socket
+    /// takes it without waiting. A full socket makes the session `stalled`
+    /// and hands the rest to its task, which can wait. Frames are encoded
+    /// and written under the state lock, so a write never interleaves with
+    /// another and frames stay in the order they were queued.
+    pub(crate) fn flush(self: &Arc<Self>, buf: &mut Vec<u8>) {
+        let mut state = self.lock();
+        state.listed = false;
+        // A closing session is flushed by its task, which ends it after.
+        if state.stalled || !matches!(state.phase, Phase::Open) {
+            return;
+        }
+        let State {
+            wire, raw, outbox, ..
+        } = &mut *state;
+        let Some(wire) = wire else { return };
+        buf.clear();
+        take_raw(raw, buf);
+        outbox.drain_each(|frame| encode_frame(buf, &frame));
+        if buf.is_empty() {
+            return;
+        }
+        match wire.write_now(buf) {
+            Ok(wire::Written::All) => {}
+            Ok(wire::Written::Part(n)) => {
+                raw.extend_from_slice(&buf[n..]);
+                state.stalled = true;
+                drop(state);
+                self.wake_writer();
+            }
+            Err(_) => {
+                drop(state);
+                self.end(CloseReason::TransportClose);
+            }
+        }
+    }
+
+    /// Called by the session's WebSocket task: writes what is queued (and
+    /// what a flusher left), as far as the socket takes it now.
+    pub(crate) fn write_queued(&self) -> Written {
+        let mut state = self.lock();
+        let State {
+            wire, raw, outbox, ..
+        } = &mut *state;
+        let Some(wire) = wire else {
+            return Written::Nothing;
+        };
+        // Allocated per batch: an idle session holds no write buffer.
+        let mut buf = Vec::new();
+        take_raw(raw, &mut buf);
+        outbox.drain_each(|frame| encode_frame(&mut buf, &frame));
+        if buf.is_empty() {
+            outbox.release_if_empty();
+            state.stalled = false;
+            return Written::Nothing;
+        }
+        match wire.write_now(&buf) {
+            Ok(wire::Written::All) => {
+                state.stalled = false;
+                Written::All
+            }
+            Ok(wire::Written::Part(n)) => {
+                state.stalled = true;
+                buf.drain(..n);
+                Written::Rest(buf)
+            }
+            Err(_) => Written::Failed,
+        }
     }
 
     /// Wakes the transport that sends for the session. Every waiter
@@ -342,7 +462,7 @@ impl Shared {
     pub(crate) fn after_flush(&self) {
         let state = self.lock();
         if let Phase::Closing { reason, .. } = &state.phase {
-            if state.outbox.is_empty() {
+            if state.outbox.is_empty() && state.raw.is_empty() && !state.stalled {
                 let reason = reason.clone();
                 drop(state);
                 self.end(reason);

@@ -36,6 +36,12 @@ impl Sid {
             .then_some(Sid(bytes))
     }
 
+    /// Which of `count` shards this session belongs to. The characters are
+    /// random, so any of them spreads sessions evenly.
+    pub(crate) fn shard(&self, count: usize) -> usize {
+        usize::from(self.0[0]) % count
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ALPHABET bytes are ever stored, and they are ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()

@@ -1,15 +1,13 @@
 //! The WebSocket transport: direct sessions, the upgrade of polling
 //! sessions, and the task that runs a session over its WebSocket.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use switchboard_protocol::Str;
 use switchboard_protocol::engine::{Frame, Packet};
 use tokio::time::Instant;
@@ -24,13 +22,13 @@ use crate::config::EngineConfig;
 use crate::engine::{EngineShared, handshake};
 use crate::error::RequestError;
 use crate::handler::CloseReason;
-use crate::outbox::shrink;
-use crate::session::{Handshake, Phase, Shared, Tick, TransportKind, Upgrade};
+use crate::session::{Handshake, Phase, Shared, Tick, TransportKind, Upgrade, Written};
+use crate::wire::{Wire, WireStream, encode_frame};
 
 // Boxed: a session's task future would otherwise carry the stream inline in
 // several of its states (async functions copy moved arguments), a few
 // hundred bytes per idle connection.
-type Ws = Box<WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>>;
+type Ws = Box<WebSocketStream<WireStream>>;
 type Reply = Result<Response<Full<Bytes>>, RequestError>;
 
 /// Opens a session directly over WebSocket.
@@ -133,7 +131,12 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
                 Some(Ok(WsMessage::Text(text))) => {
                     Packet::decode_text(to_str(text)).map_err(|_| ())?
                 }
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {
+                    // tungstenite's pong to a ping: nothing else writes to
+                    // this socket until the session moves onto it.
+                    write_captured(ws).await.map_err(|_| ())?;
+                    continue;
+                }
                 _ => return Err(()),
             },
             // A session that is only closing keeps its probe (see `ends`).
@@ -146,7 +149,9 @@ async fn probe(shared: &Arc<Shared>, ws: &mut Ws) -> Result<(), ()> {
                 // pause polling and send the upgrade packet.
                 shared.wake_writer();
                 let pong = Packet::Pong(Str::from_static("probe")).encode();
-                ws.send(to_ws(pong)).await.map_err(|_| ())?;
+                let mut buf = Vec::new();
+                encode_frame(&mut buf, &pong);
+                ws.get_ref().wire().write_all(&buf).await.map_err(|_| ())?;
             }
             Packet::Upgrade => {
                 let mut state = shared.lock();
@@ -179,14 +184,18 @@ fn ends(shared: &Shared) -> bool {
 }
 
 /// Runs a session over its WebSocket until it ends, then reports the end.
+///
+/// Frames sent to the session are written by a flusher (`flush.rs`), not by
+/// this task; it writes only what a flusher could not (a full socket, which
+/// it waits for), its own pings and close, and tungstenite's replies.
 async fn run(shared: Arc<Shared>, mut ws: Ws) {
     let config = &shared.engine.config;
     // A client that stops reading fills our socket buffer; once a write has
     // waited this long it would have missed a heartbeat anyway.
     let write_timeout = config.ping_interval + config.ping_timeout;
-    // Frames being written; kept between batches so steady traffic does not
-    // allocate, and shrunk after a burst.
-    let mut batch = VecDeque::new();
+    ws.get_mut().attach(shared.clone());
+    shared.engine.flushers.start();
+    shared.lock().wire = Some(ws.get_ref().wire().clone());
     let reason = loop {
         let mut wake_writer = std::pin::pin!(shared.writer.notified());
         wake_writer.as_mut().enable();
@@ -198,32 +207,39 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             Tick::NotOwner => return,
             Tick::WakeAt(at) => at,
         };
-        {
-            let mut state = shared.lock();
-            state.outbox.drain_into(&mut batch);
-            if batch.is_empty() {
-                // Nothing to write: the task is about to wait. Idle sessions
-                // are most sessions, so they hold no queue memory.
-                state.outbox.release_if_empty();
-                batch = VecDeque::new();
-            }
+        let captured = &mut ws.get_mut().captured;
+        if !captured.is_empty() {
+            shared.lock().raw.append(captured);
         }
-        if !batch.is_empty() {
-            // Boxed, allocated per batch written rather than carried by
-            // every idle session's task: this state is the largest of `run`.
-            let sent = Box::pin(tokio::time::timeout(write_timeout, async {
-                for frame in batch.drain(..) {
-                    ws.feed(to_ws(frame)).await?;
+        let wrote = match shared.write_queued() {
+            Written::Nothing => false,
+            Written::All => true,
+            Written::Rest(rest) => {
+                // Boxed, allocated only when the socket is full rather than
+                // carried by every idle session's task.
+                let wire = ws.get_ref().wire().clone();
+                let sent =
+                    Box::pin(tokio::time::timeout(write_timeout, wire.write_all(&rest))).await;
+                shared.lock().stalled = false;
+                match sent {
+                    Ok(Ok(())) => true,
+                    Ok(Err(_)) => {
+                        shared.end(CloseReason::TransportClose);
+                        continue;
+                    }
+                    Err(_) => {
+                        shared.end(CloseReason::TransportError("write timed out"));
+                        continue;
+                    }
                 }
-                ws.flush().await
-            }))
-            .await;
-            shrink(&mut batch);
-            match sent {
-                Ok(Ok(())) => shared.after_flush(),
-                Ok(Err(_)) => shared.end(CloseReason::TransportClose),
-                Err(_) => shared.end(CloseReason::TransportError("write timed out")),
             }
+            Written::Failed => {
+                shared.end(CloseReason::TransportClose);
+                continue;
+            }
+        };
+        if wrote {
+            shared.after_flush();
             // Under a steady stream of sends the queue is refilled before we
             // get back here, and the select below is never reached: take what
             // the client sent meanwhile (its pongs above all) without waiting,
@@ -253,6 +269,8 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             () = tokio::time::sleep_until(wake_at) => {}
         }
     };
+    // No flusher writes after the close frame, or keeps the socket open.
+    shared.lock().wire = None;
     Box::pin(close(&mut ws, CloseCode::Normal)).await;
     shared.dispatch_close(reason);
 }
@@ -318,14 +336,25 @@ async fn close(ws: &mut Ws, code: CloseCode) {
         code,
         reason: Utf8Bytes::default(),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), (**ws).close(Some(frame))).await;
+    // tungstenite only records the close frame (see `WireStream`); it goes
+    // out here, with whatever reply it had not sent yet.
+    let _ = (**ws).close(Some(frame)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), write_captured(ws)).await;
+}
+
+/// Writes what tungstenite wrote (pongs, a close frame) to the socket, for
+/// the times no session task writes for this socket (probe, close, echo).
+async fn write_captured(ws: &mut Ws) -> std::io::Result<()> {
+    let captured = std::mem::take(&mut ws.get_mut().captured);
+    if captured.is_empty() {
+        return Ok(());
+    }
+    ws.get_ref().wire().write_all(&captured).await
 }
 
 async fn websocket(io: hyper::upgrade::Upgraded, config: &EngineConfig) -> Ws {
-    Box::new(
-        WebSocketStream::from_raw_socket(TokioIo::new(io), Role::Server, Some(ws_config(config)))
-            .await,
-    )
+    let stream = WireStream::new(Wire::new(io));
+    Box::new(WebSocketStream::from_raw_socket(stream, Role::Server, Some(ws_config(config))).await)
 }
 
 /// Small buffers that grow on demand: an idle session should cost a few
@@ -335,7 +364,8 @@ fn ws_config(config: &EngineConfig) -> WebSocketConfig {
     let max = config.max_payload;
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BATCH)
+        // tungstenite writes only its replies, into memory (`WireStream`).
+        .write_buffer_size(0)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
 }
@@ -348,10 +378,6 @@ fn ws_config(config: &EngineConfig) -> WebSocketConfig {
 /// client streaming large messages pays one more read syscall per 512 bytes
 /// (see the addendum in docs/decisions/0001-websocket-crate.md).
 const READ_BUFFER: usize = 512;
-
-/// Bytes of frames tungstenite gathers before it writes: a drained outbox
-/// goes out in few syscalls. Not preallocated, so an idle session pays nothing.
-const WRITE_BATCH: usize = 8 * 1024;
 
 /// Answers a WebSocket handshake and echoes every message back, on the same
 /// WebSocket stack and settings (buffers, `max_payload`) as the engine's
@@ -370,10 +396,17 @@ pub fn raw_websocket_echo<B>(
     tokio::spawn(async move {
         let Ok(io) = on_upgrade.await else { return };
         let mut ws = websocket(io, &config).await;
+        let mut buf = Vec::new();
         while let Some(message) = ws.next().await {
             let reply = match message {
-                Ok(message @ (WsMessage::Text(_) | WsMessage::Binary(_))) => message,
-                Ok(_) => continue,
+                Ok(WsMessage::Text(text)) => Frame::Text(to_str(text)),
+                Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
+                Ok(_) => {
+                    if write_captured(&mut ws).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
                 Err(error) => {
                     if let (_, Some(code)) = read_error(error) {
                         close(&mut ws, code).await;
@@ -381,7 +414,10 @@ pub fn raw_websocket_echo<B>(
                     return;
                 }
             };
-            if ws.send(reply).await.is_err() {
+            buf.clear();
+            buf.append(&mut ws.get_mut().captured);
+            encode_frame(&mut buf, &reply);
+            if ws.get_ref().wire().write_all(&buf).await.is_err() {
                 return;
             }
         }
@@ -425,19 +461,4 @@ fn to_str(text: Utf8Bytes) -> Str {
     // tungstenite checked the UTF-8; the second check only re-scans bytes
     // that are already in cache.
     Str::from_utf8(Bytes::from(text)).unwrap_or_default()
-}
-
-#[allow(
-    unsafe_code,
-    reason = "checking the UTF-8 of a broadcast frame again for every recipient would undo encoding it once"
-)]
-fn to_ws(frame: Frame) -> WsMessage {
-    match frame {
-        // SAFETY: a `Str` holds UTF-8 by construction (checked where it was
-        // built) and its bytes are immutable.
-        Frame::Text(text) => {
-            WsMessage::Text(unsafe { Utf8Bytes::from_bytes_unchecked(text.into_bytes()) })
-        }
-        Frame::Binary(bytes) => WsMessage::Binary(bytes),
-    }
 }
