@@ -1,5 +1,6 @@
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::SocketDecodeError;
@@ -198,15 +199,12 @@ pub(crate) fn check_payload(
             }
         }
         PacketType::Ack | PacketType::BinaryAck => {
-            serde_json::from_str::<Vec<&RawValue>>(json).map_err(invalid)?;
+            serde_json::from_str::<Head<'_>>(json).map_err(invalid)?;
             Ok(None)
         }
         PacketType::Event | PacketType::BinaryEvent => {
-            let items: Vec<&RawValue> = serde_json::from_str(json).map_err(invalid)?;
-            let name = items
-                .first()
-                .ok_or(SocketDecodeError::InvalidPayload)?
-                .get();
+            let Head(first) = serde_json::from_str(json).map_err(invalid)?;
+            let name = first.ok_or(SocketDecodeError::InvalidPayload)?.get();
             let name = if name.starts_with('"') {
                 let name: String = serde_json::from_str(name).map_err(invalid)?;
                 if RESERVED_EVENTS.contains(&name.as_str()) {
@@ -224,23 +222,25 @@ pub(crate) fn check_payload(
 }
 
 /// Whether `json` nests arrays and objects no deeper than `max`. A linear
-/// scan, so hostile nesting costs nothing but its own bytes.
+/// scan, so hostile nesting costs nothing but its own bytes; a string is
+/// skipped in a loop of its own (to its closing quote, escapes jumped), as
+/// most of a message's bytes are text.
 pub(crate) fn depth_within(json: &str, max: usize) -> bool {
+    let bytes = json.as_bytes();
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in json.as_bytes() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                at += 1;
+                while let Some(&b) = bytes.get(at) {
+                    match b {
+                        b'\\' => at += 2,
+                        b'"' => break,
+                        _ => at += 1,
+                    }
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > max {
@@ -250,8 +250,38 @@ pub(crate) fn depth_within(json: &str, max: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        at += 1;
     }
     true
+}
+
+/// The first element of a JSON array, every other one checked and
+/// skipped: what an event's name and an ack's shape need, without
+/// collecting the elements into a `Vec` (an allocation per packet). Accepts
+/// exactly what `Vec<&RawValue>` accepts: both parse each element through
+/// serde_json's same skipping parser.
+struct Head<'a>(Option<&'a RawValue>);
+
+impl<'de> Deserialize<'de> for Head<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HeadVisitor;
+
+        impl<'de> Visitor<'de> for HeadVisitor {
+            type Value = Head<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Head<'de>, A::Error> {
+                let first = seq.next_element::<&RawValue>()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Head(first))
+            }
+        }
+
+        deserializer.deserialize_seq(HeadVisitor)
+    }
 }
 
 fn count_digits(bytes: &[u8]) -> usize {
