@@ -6,6 +6,7 @@
 //! cargo run --release -p switchboard-client --example client_load -- idle 10000
 //! cargo run --release -p switchboard-client --example client_load -- decode 1 5
 //! cargo run --release -p switchboard-client --example client_load -- decode 1000 5
+//! cargo run --release -p switchboard-client --example client_load -- fanout 1000 100000 5
 //! ```
 //!
 //! - `idle N`: a switchboard server runs in a child process (this program
@@ -19,6 +20,11 @@
 //!   each client's handler counts it and reads one field of its arguments.
 //!   Prints events per second and per CPU second of the client's thread
 //!   (its own CPU time, so the fake server's work is not counted).
+//! - `fanout C RATE S`: the bench's pattern. The fake server broadcasts
+//!   MESSAGE to all C clients, RATE deliveries per second in total, one
+//!   frame per write, so each delivery usually costs the client a wakeup
+//!   and a read of its own (`decode` sends bursts, which one read takes
+//!   many of). Prints the client thread's CPU per delivery.
 
 #![allow(
     clippy::print_stdout,
@@ -50,9 +56,17 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("serve") => serve(),
         Some("idle") => idle(number(1, 10_000) as usize),
-        Some("decode") => decode(number(1, 1) as usize, number(2, 5)),
+        Some("decode") => decode(number(1, 1) as usize, number(2, 5), None),
+        Some("fanout") => decode(
+            number(1, 1000) as usize,
+            number(3, 5),
+            Some(number(2, 100_000)),
+        ),
         _ => {
-            eprintln!("usage: client_load idle N | decode CLIENTS SECONDS | serve");
+            eprintln!(
+                "usage: client_load idle N | decode CLIENTS SECONDS | \
+                 fanout CLIENTS RATE SECONDS | serve"
+            );
             std::process::exit(2);
         }
     }
@@ -100,17 +114,18 @@ fn rss() -> u64 {
     pages * 4096
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
+/// CPU time of the calling thread: user and kernel.
+fn thread_cpu() -> (Duration, Duration) {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     // Fields after the command name (which is in parentheses).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields
-        .get(11..13)
-        .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+    let ticks = |i: usize| -> u64 { fields.get(i).and_then(|t| t.parse().ok()).unwrap_or(0) };
     // USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
+    (
+        Duration::from_millis(ticks(11) * 10),
+        Duration::from_millis(ticks(12) * 10),
+    )
 }
 
 fn idle(clients: usize) {
@@ -208,6 +223,7 @@ async fn blaster(
     listener: TcpListener,
     go: tokio::sync::watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
+    paced: Option<tokio::sync::broadcast::Sender<()>>,
 ) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -215,6 +231,11 @@ async fn blaster(
         };
         let stop = stop.clone();
         let mut go = go.clone();
+        // Subscribed before the client can see its CONNECT answer, so no
+        // broadcast is missed.
+        let mut ticks = paced
+            .as_ref()
+            .map(tokio::sync::broadcast::Sender::subscribe);
         tokio::spawn(async move {
             let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
             let open = r#"0{"sid":"s","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
@@ -223,6 +244,22 @@ async fn blaster(
             ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
             let _ = go.wait_for(|go| *go).await;
             let frame = Message::text(MESSAGE);
+            if let Some(ticks) = ticks.as_mut() {
+                // One frame per broadcast, written alone, as a server
+                // fanning out a chat message does.
+                loop {
+                    match ticks.recv().await {
+                        Ok(()) => {}
+                        // Behind: the client did not keep up; carry on
+                        // with the newest, as a server's queue would.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(_) => return,
+                    }
+                    if ws.send(frame.clone()).await.is_err() {
+                        return;
+                    }
+                }
+            }
             while !stop.load(Relaxed) {
                 for _ in 0..64 {
                     if ws.feed(frame.clone()).await.is_err() {
@@ -237,7 +274,43 @@ async fn blaster(
     }
 }
 
-fn decode(clients: usize, seconds: u64) {
+/// The `ts` field of MESSAGE's argument text, found by hand as the bench
+/// finds its send time.
+fn ts_of(args_json: &str) -> Option<u64> {
+    const KEY: &str = "\"ts\":";
+    let start = args_json.find(KEY)? + KEY.len();
+    let digits = args_json[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?;
+    digits.parse().ok()
+}
+
+/// Broadcasts to every connection `rate` deliveries per second in total,
+/// in ticks of a millisecond, until `stop`.
+async fn pace(
+    paced: tokio::sync::broadcast::Sender<()>,
+    clients: usize,
+    rate: u64,
+    mut go: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<AtomicBool>,
+) {
+    let _ = go.wait_for(|go| *go).await;
+    let per_second = rate as f64 / clients as f64;
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while !stop.load(Relaxed) {
+        tick.tick().await;
+        let due = (started.elapsed().as_secs_f64() * per_second) as u64;
+        while sent < due {
+            let _ = paced.send(());
+            sent += 1;
+        }
+    }
+}
+
+fn decode(clients: usize, seconds: u64, rate: Option<u64>) {
     let stop = Arc::new(AtomicBool::new(false));
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     std_listener.set_nonblocking(true).unwrap();
@@ -247,10 +320,22 @@ fn decode(clients: usize, seconds: u64) {
     let server = std::thread::spawn(move || {
         runtime().block_on(async move {
             let listener = TcpListener::from_std(std_listener).unwrap();
-            blaster(listener, go_rx, server_stop).await;
+            let paced = rate.map(|_| tokio::sync::broadcast::channel(1024).0);
+            if let (Some(paced), Some(rate)) = (&paced, rate) {
+                let pacer = pace(
+                    paced.clone(),
+                    clients,
+                    rate,
+                    go_rx.clone(),
+                    server_stop.clone(),
+                );
+                tokio::spawn(pacer);
+            }
+            blaster(listener, go_rx, server_stop, paced).await;
         });
     });
     let count = Arc::new(AtomicU64::new(0));
+    let bench_like = rate.is_some();
     runtime().block_on(async {
         let url = format!("http://{addr}");
         let mut sockets = Vec::new();
@@ -261,7 +346,16 @@ fn decode(clients: usize, seconds: u64) {
                 .transports(&[Transport::WebSocket])
                 .local_address(local)
                 .on("chat:message", move |_: &Socket, ev: &Event| {
-                    // What a bench handler does: read the timestamp.
+                    if bench_like {
+                        // The bench's handler: every client counts, every
+                        // tenth also reads a field from the argument text.
+                        if i % 10 == 0 && ts_of(ev.args_json()).is_none() {
+                            return;
+                        }
+                        count.fetch_add(1, Relaxed);
+                        return;
+                    }
+                    // A typed handler: deserialise and read the timestamp.
                     #[derive(serde::Deserialize)]
                     struct Message {
                         ts: u64,
@@ -283,14 +377,19 @@ fn decode(clients: usize, seconds: u64) {
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         let events = count.load(Relaxed) - n0;
         let wall = t0.elapsed().as_secs_f64();
-        let cpu = (thread_cpu() - cpu0).as_secs_f64();
+        let cpu1 = thread_cpu();
+        let user = (cpu1.0 - cpu0.0).as_secs_f64();
+        let cpu = user + (cpu1.1 - cpu0.1).as_secs_f64();
         println!(
             "{clients} client(s), {MESSAGE_LEN}-byte events: {:.0} events/s decoded and handled; \
-             client thread CPU {:.2} s of {:.2} s -> {:.0} events per CPU second",
+             client thread CPU {:.2} s of {:.2} s -> {:.0} events per CPU second \
+             ({:.2} us per event, {:.2} us of it in user space)",
             events as f64 / wall,
             cpu,
             wall,
             events as f64 / cpu.max(0.001),
+            1e6 * cpu / (events as f64).max(1.0),
+            1e6 * user / (events as f64).max(1.0),
             MESSAGE_LEN = MESSAGE.len(),
         );
         stop.store(true, Relaxed);

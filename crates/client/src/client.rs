@@ -1,7 +1,7 @@
 //! [`Client`]: one Engine.IO connection (socket.io-client's `Manager`) and
 //! the namespaces opened on it.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -39,6 +39,10 @@ pub(crate) struct Shared {
     pub(crate) target: Target,
     pub(crate) outbox: Outbox,
     namespaces: Mutex<Namespaces>,
+    /// Bumped, under the `namespaces` lock, whenever a socket is added or
+    /// removed: the connection's task keeps the socket it last routed to
+    /// and looks it up again (a lock and a clone) only when this moved.
+    generation: AtomicU64,
     /// Set once the connection should end for good.
     closing: AtomicBool,
     /// Whether any namespace was ever connected: until then a failure is
@@ -83,6 +87,7 @@ impl Client {
             target,
             outbox: Outbox::default(),
             namespaces: Mutex::new(Namespaces::default()),
+            generation: AtomicU64::new(0),
             closing: AtomicBool::new(false),
             last_error: Mutex::new(None),
             transport: AtomicU8::new(0),
@@ -222,6 +227,7 @@ impl Shared {
             self.outbox.push_text(socket.connect_packet());
         }
         namespaces.sockets.push(socket);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Removes a socket; when it was the last, the connection closes, as
@@ -229,6 +235,7 @@ impl Shared {
     pub(crate) fn detach(&self, nsp: &str) {
         let mut namespaces = self.namespaces();
         namespaces.sockets.retain(|s| s.nsp() != nsp);
+        self.generation.fetch_add(1, Ordering::Release);
         let last = namespaces.sockets.is_empty();
         drop(namespaces);
         if last {
@@ -268,7 +275,11 @@ impl Shared {
     /// (which also ends the reference cycle between sockets and `Shared`).
     pub(crate) fn abandon(&self, error: &ClientError) {
         self.closing.store(true, Ordering::Release);
-        let sockets = std::mem::take(&mut self.namespaces().sockets);
+        let sockets = {
+            let mut namespaces = self.namespaces();
+            self.generation.fetch_add(1, Ordering::Release);
+            std::mem::take(&mut namespaces.sockets)
+        };
         for socket in sockets {
             socket.abandon(error);
         }
@@ -307,12 +318,17 @@ impl Shared {
         self.namespaces().sockets.clone()
     }
 
-    pub(crate) fn socket(&self, nsp: &str) -> Option<Socket> {
-        self.namespaces()
-            .sockets
-            .iter()
-            .find(|s| s.nsp() == nsp)
-            .cloned()
+    /// The socket of namespace `nsp`, and the generation it was found in.
+    pub(crate) fn socket(&self, nsp: &str) -> (u64, Option<Socket>) {
+        let namespaces = self.namespaces();
+        let generation = self.generation.load(Ordering::Acquire);
+        let socket = namespaces.sockets.iter().find(|s| s.nsp() == nsp).cloned();
+        (generation, socket)
+    }
+
+    /// Whether the sockets are still those of `generation`.
+    pub(crate) fn is_generation(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::Acquire) == generation
     }
 
     /// The session opened: clears what was queued for the previous one and

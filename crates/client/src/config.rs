@@ -223,11 +223,7 @@ impl ClientBuilder {
         event: &str,
         handler: impl Fn(&Socket, &Event) + Send + Sync + 'static,
     ) -> Self {
-        self.handlers
-            .events
-            .entry(event.into())
-            .or_default()
-            .push(Arc::new(handler));
+        self.handlers.add(event, Arc::new(handler));
         self
     }
 

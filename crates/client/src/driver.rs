@@ -263,6 +263,11 @@ impl Link<'_> {
         shared.set_transport(Some(Transport::WebSocket));
         // Whatever was queued before this transport took over goes first.
         let mut woken = true;
+        // One wait for the outbox, kept across messages and replaced only
+        // once it fired: a new one per received message cost a waiter's
+        // registration and removal each time.
+        let wake = shared.outbox.wake.notified();
+        tokio::pin!(wake);
         loop {
             if woken {
                 woken = false;
@@ -307,7 +312,10 @@ impl Link<'_> {
                         Step::Close => return Ok(TRANSPORT_CLOSE),
                     }
                 }
-                () = shared.outbox.wake.notified() => woken = true,
+                () = wake.as_mut() => {
+                    woken = true;
+                    wake.set(shared.outbox.wake.notified());
+                }
                 () = deadline.as_mut() => return Ok(PING_TIMEOUT),
             }
         }

@@ -8,7 +8,6 @@ use std::marker::PhantomData;
 use bytes::Bytes;
 use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize};
-use serde_json::value::RawValue;
 use switchboard_protocol::Str;
 
 use crate::{ClientError, Socket};
@@ -158,22 +157,55 @@ fn from_array<'de, V: Visitor<'de>>(
     Ok(value)
 }
 
-/// `["name",a,b]` → `[a,b]`.
+/// `["name",a,b]` → `[a,b]`: a bracket, then the text after the name's
+/// comma (one copy, no parse). The decoder checked that `data` is a JSON
+/// array whose first element is a string or a number, so the name ends at
+/// its closing quote (escapes skipped) or at the first byte a number
+/// cannot hold.
 fn args_text(data: &str) -> String {
-    // The decoder checked that this is an array whose first element is a
-    // string or number; the parser, not a scan by hand, finds where the
-    // elements are, since the name may hold escaped quotes and commas.
-    let items: Vec<&RawValue> = serde_json::from_str(data).unwrap_or_default();
-    let mut out = String::with_capacity(data.len());
-    out.push('[');
-    for (i, item) in items.iter().skip(1).enumerate() {
-        if i > 0 {
-            out.push(',');
+    let bytes = data.as_bytes();
+    // Past the opening bracket and any whitespace around it.
+    let mut at = skip_space(bytes, skip_space(bytes, 0) + 1);
+    if bytes.get(at) == Some(&b'"') {
+        at += 1;
+        while let Some(&b) = bytes.get(at) {
+            at += if b == b'\\' { 2 } else { 1 };
+            if b == b'"' {
+                break;
+            }
         }
-        out.push_str(item.get());
+    } else {
+        while bytes
+            .get(at)
+            .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+        {
+            at += 1;
+        }
     }
-    out.push(']');
-    out
+    at = skip_space(bytes, at);
+    match bytes.get(at) {
+        // `at` is on an ASCII comma, so `at + 1` is a char boundary.
+        Some(b',') => {
+            let rest = &data[at + 1..];
+            let mut out = String::with_capacity(rest.len() + 1);
+            out.push('[');
+            out.push_str(rest);
+            out
+        }
+        _ => "[]".to_owned(),
+    }
+}
+
+/// The index of the first byte at or after `at` that is not JSON
+/// whitespace.
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        at += 1;
+    }
+    at
 }
 
 /// Deserialises `T` from the elements of an array after the first.
@@ -259,6 +291,12 @@ mod tests {
         let ev = event(r#"["only"]"#);
         assert_eq!(ev.args_json(), "[]");
         assert!(ev.args::<Vec<Value>>().unwrap().is_empty());
+        // Whitespace, escapes and numeric names, as JSON allows them.
+        let ev = event(" [ \"a\\\\\" , \"b\" ,\n[1] ] ");
+        assert_eq!(ev.args_json(), "[ \"b\" ,\n[1] ] ");
+        assert_eq!(event(r#"[-1.5e3,true]"#).args_json(), "[true]");
+        assert_eq!(event(r#"[7 ]"#).args_json(), "[]");
+        assert_eq!(event(r#"["a\\"]"#).args_json(), "[]");
     }
 
     #[test]

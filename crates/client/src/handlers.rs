@@ -6,7 +6,6 @@
 //! on write: dispatch takes one short lock to clone an `Arc`, and a callback
 //! may register more callbacks without deadlocking.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::{Event, Socket};
@@ -17,16 +16,43 @@ pub(crate) type DisconnectHandler = Arc<dyn Fn(&Socket, &str) + Send + Sync>;
 
 #[derive(Clone, Default)]
 pub(crate) struct Handlers {
-    pub(crate) events: HashMap<Box<str>, Vec<EventHandler>>,
+    /// By event name. A socket listens to a handful of names, so a linear
+    /// search (a length check, then a short compare) beats hashing the
+    /// name with SipHash on every received event.
+    pub(crate) events: Vec<(Box<str>, Vec<EventHandler>)>,
     pub(crate) any: Vec<EventHandler>,
     pub(crate) connect: Vec<ConnectHandler>,
     pub(crate) disconnect: Vec<DisconnectHandler>,
 }
 
+impl Handlers {
+    /// The handlers of event `name`.
+    pub(crate) fn of(&self, name: &str) -> &[EventHandler] {
+        self.events
+            .iter()
+            .find(|(n, _)| **n == *name)
+            .map_or(&[], |(_, list)| list)
+    }
+
+    pub(crate) fn add(&mut self, name: &str, handler: EventHandler) {
+        match self.events.iter_mut().find(|(n, _)| **n == *name) {
+            Some((_, list)) => list.push(handler),
+            None => self.events.push((name.into(), vec![handler])),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.events.retain(|(n, _)| **n != *name);
+    }
+}
+
 impl std::fmt::Debug for Handlers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handlers")
-            .field("events", &self.events.keys().collect::<Vec<_>>())
+            .field(
+                "events",
+                &self.events.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
             .field("any", &self.any.len())
             .field("connect", &self.connect.len())
             .field("disconnect", &self.disconnect.len())

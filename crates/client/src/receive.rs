@@ -7,8 +7,8 @@ use serde_json::Value;
 use switchboard_protocol::Str;
 use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType};
 
-use crate::ClientError;
 use crate::client::Shared;
+use crate::{ClientError, Socket};
 
 /// The Socket.IO side of one connection's reading.
 #[derive(Debug)]
@@ -17,6 +17,10 @@ pub(crate) struct Receiver {
     /// A binary packet waiting for its attachments; boxed, since most
     /// connections never have one and this sits in every connection's task.
     pending: Option<Box<Assembly>>,
+    /// The socket the last packet went to, valid while the connection's
+    /// sockets are still of this generation: almost every packet is for
+    /// the same namespace, and this spares each a lock and a clone.
+    routed: Option<(u64, Socket)>,
 }
 
 impl Receiver {
@@ -24,12 +28,14 @@ impl Receiver {
         Receiver {
             limits: Limits { max_attachments },
             pending: None,
+            routed: None,
         }
     }
 
     /// Forgets a half-received packet; a new session starts clean.
     pub(crate) fn reset(&mut self) {
         self.pending = None;
+        self.routed = None;
     }
 
     pub(crate) fn text(&mut self, shared: &Shared, text: Str) -> Result<(), ClientError> {
@@ -43,12 +49,12 @@ impl Receiver {
             let assembly = Assembly::new(packet).map_err(|e| protocol(&e.to_string()))?;
             if assembly.is_complete() {
                 let (packet, binary) = assembly.into_parts();
-                return route(shared, packet, binary);
+                return self.route(shared, packet, binary);
             }
             self.pending = Some(Box::new(assembly));
             return Ok(());
         }
-        route(shared, packet, Vec::new())
+        self.route(shared, packet, Vec::new())
     }
 
     pub(crate) fn binary(&mut self, shared: &Shared, bytes: Bytes) -> Result<(), ClientError> {
@@ -59,7 +65,7 @@ impl Receiver {
         if assembly.is_complete() {
             if let Some(assembly) = self.pending.take() {
                 let (packet, binary) = (*assembly).into_parts();
-                return route(shared, packet, binary);
+                return self.route(shared, packet, binary);
             }
         }
         Ok(())
@@ -90,12 +96,36 @@ enum Refusal {
     Message(String),
 }
 
-fn route(shared: &Shared, packet: Packet, binary: Vec<Bytes>) -> Result<(), ClientError> {
-    // Packets for a namespace this connection has no socket for (left, or
-    // refused) are ignored, as socket.io-client's manager does.
-    let Some(socket) = shared.socket(&packet.nsp) else {
-        return Ok(());
-    };
+impl Receiver {
+    /// The socket of namespace `nsp`: the one routed to last while the
+    /// connection's sockets did not change, else looked up (and kept).
+    fn socket(&mut self, shared: &Shared, nsp: &str) -> Option<&Socket> {
+        let hit = self.routed.as_ref().is_some_and(|(generation, socket)| {
+            shared.is_generation(*generation) && socket.nsp() == nsp
+        });
+        if !hit {
+            let (generation, socket) = shared.socket(nsp);
+            self.routed = socket.map(|socket| (generation, socket));
+        }
+        self.routed.as_ref().map(|(_, socket)| socket)
+    }
+
+    fn route(
+        &mut self,
+        shared: &Shared,
+        packet: Packet,
+        binary: Vec<Bytes>,
+    ) -> Result<(), ClientError> {
+        // Packets for a namespace this connection has no socket for (left,
+        // or refused) are ignored, as socket.io-client's manager does.
+        let Some(socket) = self.socket(shared, &packet.nsp) else {
+            return Ok(());
+        };
+        route_to(socket, packet, binary)
+    }
+}
+
+fn route_to(socket: &Socket, packet: Packet, binary: Vec<Bytes>) -> Result<(), ClientError> {
     match packet.kind {
         PacketType::Connect => {
             let data = packet.data.as_deref().unwrap_or("");

@@ -130,19 +130,14 @@ impl Socket {
     /// Calls `handler` for every `event` on this namespace, inline on the
     /// connection's task.
     pub fn on(&self, event: &str, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) {
-        self.inner.handlers.update(|h| {
-            h.events
-                .entry(event.into())
-                .or_default()
-                .push(Arc::new(handler));
-        });
+        self.inner
+            .handlers
+            .update(|h| h.add(event, Arc::new(handler)));
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        self.inner.handlers.update(|h| {
-            h.events.remove(event);
-        });
+        self.inner.handlers.update(|h| h.remove(event));
     }
 
     /// Calls `handler` for every event, after the handlers of its name.
@@ -499,10 +494,8 @@ impl Socket {
         let handlers = self.inner.handlers.get();
         let ack = id.map(|id| (self.clone(), id));
         let event = Event::new(name, data, binary, ack);
-        if let Some(list) = handlers.events.get(event.name()) {
-            for handler in list {
-                guard(event.name(), || handler(self, &event));
-            }
+        for handler in handlers.of(event.name()) {
+            guard(event.name(), || handler(self, &event));
         }
         for handler in &handlers.any {
             guard(event.name(), || handler(self, &event));
