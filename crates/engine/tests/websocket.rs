@@ -7,6 +7,7 @@ mod common;
 use bytes::Bytes;
 use common::ws::{self, BINARY, CONTINUATION, RawWs, TEXT};
 use common::{Msg, TestServer};
+use futures_util::{SinkExt, StreamExt};
 use switchboard_engine::{CloseReason, EngineConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -45,6 +46,63 @@ async fn server_messages_arrive_in_order_one_per_frame() {
     assert_eq!(ws::recv_text(&mut ws).await, "4one");
     assert_eq!(ws::recv(&mut ws).await, WsMessage::binary(vec![9, 8]));
     assert_eq!(ws::recv_text(&mut ws).await, "4three");
+}
+
+/// tungstenite answers a WebSocket ping, but it no longer writes to the
+/// socket itself: its pong is captured and sent in order with the session's
+/// frames. The pong must arrive, with the ping's payload, between frames the
+/// server sent before and after it, none of them cut.
+#[tokio::test]
+async fn websocket_ping_is_answered_between_whole_frames() {
+    let server = TestServer::start().await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    let session = server.engine.session(&open.sid).unwrap();
+    session.send_text("before").unwrap();
+    assert_eq!(ws::recv_text(&mut ws).await, "4before");
+    ws.send(WsMessage::Ping(Bytes::from_static(b"are you there")))
+        .await
+        .unwrap();
+    let pong = common::within("the pong", ws.next()).await;
+    assert!(
+        matches!(&pong, Some(Ok(WsMessage::Pong(p))) if p.as_ref() == b"are you there"),
+        "expected the pong, got {pong:?}"
+    );
+    session.send_text("after").unwrap();
+    assert_eq!(ws::recv_text(&mut ws).await, "4after");
+    ws::assert_echo(&mut ws, "still open").await;
+}
+
+/// A client that stops reading fills the socket: the flusher hands the rest
+/// to the session's task, which waits for the socket. Nothing is lost, cut
+/// or reordered, and the session works on once the client reads again.
+#[tokio::test]
+async fn a_full_socket_delays_frames_without_losing_cutting_or_reordering_them() {
+    const COUNT: u32 = 200;
+    const SIZE: usize = 64 * 1024;
+    let config = EngineConfig::builder()
+        .max_queued_bytes(64 << 20)
+        .max_queued_packets(10_000)
+        .build();
+    let server = TestServer::with_config(config).await;
+    let (mut ws, open) = ws::open(server.addr).await;
+    let session = server.engine.session(&open.sid).unwrap();
+    // 12.8 MB: more than loopback's socket buffers hold, so some of it
+    // waits for the client while nothing is read.
+    let fill = |i: u32| (i % 251) as u8;
+    for i in 0..COUNT {
+        let mut payload = vec![fill(i); SIZE];
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        session.send_binary(Bytes::from(payload)).unwrap();
+    }
+    for i in 0..COUNT {
+        let WsMessage::Binary(got) = ws::recv(&mut ws).await else {
+            panic!("expected binary message {i}");
+        };
+        assert_eq!(got.len(), SIZE, "message {i} whole");
+        assert_eq!(got[..4], i.to_be_bytes(), "message {i} in order");
+        assert!(got[4..].iter().all(|&b| b == fill(i)), "message {i} intact");
+    }
+    ws::assert_echo(&mut ws, "still open").await;
 }
 
 #[tokio::test]
