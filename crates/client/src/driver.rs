@@ -11,13 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt as _, StreamExt as _};
 use http::Method;
 use switchboard_protocol::Str;
 use switchboard_protocol::engine::{OpenPacket, Packet, decode_payload, encode_payload_into};
 use tokio::time::{Instant, Sleep};
-use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::ClientError;
 use crate::backoff::Backoff;
@@ -26,7 +23,7 @@ use crate::config::Transport;
 use crate::encode::OutFrame;
 use crate::polling::{self, Conn, InFlight};
 use crate::receive::Receiver;
-use crate::websocket::{self, Ws};
+use crate::websocket::{self, Incoming, Ws};
 
 /// socket.io-client's disconnect reasons.
 const TRANSPORT_CLOSE: &str = "transport close";
@@ -128,12 +125,14 @@ async fn open(shared: &Arc<Shared>) -> Result<(OpenPacket, Opened), ClientError>
         Some(Transport::WebSocket) => {
             let mut ws = websocket::open(shared, None).await?;
             loop {
-                let packet = match ws.next().await {
-                    Some(Ok(Message::Text(text))) => Packet::decode_text(to_str(text.into())?),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(_)) => return Err(handshake("no open packet")),
-                    Some(Err(e)) => return Err(websocket::read_error(e)),
-                    None => return Err(handshake("closed before the open packet")),
+                let packet = match ws.next().await? {
+                    Incoming::Text(text) => Packet::decode_text(to_str(text)?),
+                    Incoming::Ping(data) => {
+                        ws.pong(&data).await?;
+                        continue;
+                    }
+                    Incoming::Binary(_) => return Err(handshake("no open packet")),
+                    Incoming::Close => return Err(handshake("closed before the open packet")),
                 };
                 return match packet {
                     Ok(Packet::Open(open)) => Ok((open, Opened::WebSocket(Box::new(ws)))),
@@ -273,12 +272,7 @@ impl Link<'_> {
                 woken = false;
                 let frames = shared.outbox.take_all();
                 if !frames.is_empty() {
-                    for frame in frames {
-                        ws.feed(to_message(frame))
-                            .await
-                            .map_err(websocket::write_error)?;
-                    }
-                    ws.flush().await.map_err(websocket::write_error)?;
+                    ws.send_all(frames).await?;
                 }
                 if shared.is_closing() {
                     // Boxed: a rare path whose timer need not sit in every
@@ -290,17 +284,17 @@ impl Link<'_> {
             tokio::select! {
                 biased;
                 message = ws.next() => {
-                    let packet = match message {
-                        Some(Ok(Message::Text(text))) => Packet::decode_text(to_str(text.into())?),
-                        Some(Ok(Message::Binary(bytes))) => Ok(Packet::Binary(bytes)),
-                        Some(Ok(Message::Close(_))) | None => return Ok(TRANSPORT_CLOSE),
-                        // A peer that went away without a close frame (a
-                        // killed server) closed the transport; it did not
-                        // send anything malformed.
-                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)
-                            | WsError::ConnectionClosed)) => return Ok(TRANSPORT_CLOSE),
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => return Err(websocket::read_error(e)),
+                    let packet = match message? {
+                        Incoming::Text(text) => Packet::decode_text(to_str(text)?),
+                        Incoming::Binary(bytes) => Ok(Packet::Binary(bytes)),
+                        // Also a peer that went away without a close frame
+                        // (a killed server): it closed the transport, it did
+                        // not send anything malformed.
+                        Incoming::Close => return Ok(TRANSPORT_CLOSE),
+                        Incoming::Ping(data) => {
+                            ws.pong(&data).await?;
+                            continue;
+                        }
                     };
                     match self.packet(packet.map_err(|e| protocol(&e))?, deadline.as_mut())? {
                         Step::Continue => {}
@@ -358,9 +352,7 @@ impl Link<'_> {
             let closing = shared.is_closing();
             if upgraded.is_some() && get.is_none() && post.is_none() {
                 if let Some(mut ws) = upgraded.take() {
-                    ws.send(Message::text("5"))
-                        .await
-                        .map_err(websocket::write_error)?;
+                    ws.send_text("5").await?;
                     return Ok(Polled::Upgraded(Box::new(ws)));
                 }
             }
@@ -440,7 +432,7 @@ impl Link<'_> {
 }
 
 async fn close_websocket(ws: &mut Ws) {
-    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close(None)).await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, ws.close()).await;
 }
 
 type Probe = Pin<Box<dyn Future<Output = Result<Ws, ClientError>> + Send>>;
@@ -450,13 +442,6 @@ async fn pending_or<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
     match future {
         Some(future) => future.await,
         None => std::future::pending().await,
-    }
-}
-
-fn to_message(frame: OutFrame) -> Message {
-    match frame {
-        OutFrame::Text(text) => Message::text(text),
-        OutFrame::Binary(bytes) => Message::Binary(bytes),
     }
 }
 
@@ -476,8 +461,8 @@ fn polling_len(frame: &OutFrame) -> usize {
 }
 
 fn to_str(bytes: Bytes) -> Result<Str, ClientError> {
-    // tungstenite checked the UTF-8 already; `Str` checks it once more
-    // (bytes already in cache) rather than trusting it unchecked.
+    // The one UTF-8 check of a text message (the WebSocket reader leaves
+    // it to this).
     Str::from_utf8(bytes).map_err(|_| ClientError::Protocol("invalid UTF-8".into()))
 }
 
