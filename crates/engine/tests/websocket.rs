@@ -105,6 +105,23 @@ async fn a_full_socket_delays_frames_without_losing_cutting_or_reordering_them()
     ws::assert_echo(&mut ws, "still open").await;
 }
 
+/// A client may send its first frames without waiting for the 101: hyper
+/// has then read them with the request, and the session must get them
+/// before anything read from the socket.
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_not_lost() {
+    let server = TestServer::start().await;
+    let mut early = ws::masked_frame(true, TEXT, b"4first");
+    early.extend(ws::masked_frame(true, TEXT, b"4second"));
+    let mut ws = RawWs::connect_sending(server.addr, "EIO=4&transport=websocket", &early).await;
+    let open = ws.read_frame().await.expect("open packet");
+    assert!(open.payload.starts_with(b"0{"), "{open:?}");
+    for echo in [&b"4first"[..], b"4second"] {
+        let frame = ws.read_frame().await.expect("echo");
+        assert_eq!((frame.opcode, &frame.payload[..]), (TEXT, echo));
+    }
+}
+
 #[tokio::test]
 async fn client_close_packet_closes_the_socket() {
     let server = TestServer::start().await;

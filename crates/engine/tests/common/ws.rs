@@ -113,9 +113,15 @@ pub struct RawWs {
 impl RawWs {
     /// Performs the opening handshake by hand.
     pub async fn connect(addr: SocketAddr, query: &str) -> RawWs {
+        RawWs::connect_sending(addr, query, b"").await
+    }
+
+    /// Performs the opening handshake by hand, with `early` (frames, say)
+    /// sent in the same write as the request, before the 101 is read.
+    pub async fn connect_sending(addr: SocketAddr, query: &str, early: &[u8]) -> RawWs {
         let mut conn = Conn::connect(addr).await;
         let target = format!("/engine.io/?{query}");
-        conn.send(&request(
+        let mut bytes = request(
             addr,
             "GET",
             &target,
@@ -126,8 +132,9 @@ impl RawWs {
                 ("Sec-WebSocket-Version", "13"),
             ],
             b"",
-        ))
-        .await;
+        );
+        bytes.extend_from_slice(early);
+        conn.send(&bytes).await;
         let reply = conn.read_response().await.expect("handshake response");
         assert_eq!(reply.status, 101, "{reply:?}");
         assert_eq!(
@@ -148,22 +155,7 @@ impl RawWs {
 
     /// Writes one masked frame with exactly this payload.
     pub async fn send_frame(&mut self, fin: bool, opcode: u8, payload: &[u8]) {
-        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
-        match payload.len() {
-            n @ 0..=125 => out.push(0x80 | n as u8),
-            n @ 126..=0xffff => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        let mask = [0x12, 0x34, 0x56, 0x78];
-        out.extend_from_slice(&mask);
-        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        self.conn.send(&out).await;
+        self.conn.send(&masked_frame(fin, opcode, payload)).await;
     }
 
     /// Writes bytes as they are.
@@ -222,4 +214,24 @@ impl RawWs {
         let rest = self.conn.read_to_end().await;
         assert!(rest.is_empty(), "bytes after the close frame: {rest:?}");
     }
+}
+
+/// One masked client frame with exactly this payload.
+pub fn masked_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xffff => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let mask = [0x12, 0x34, 0x56, 0x78];
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
 }
