@@ -227,6 +227,12 @@ pub(crate) fn check_payload(
 /// most of a message's bytes are text.
 pub(crate) fn depth_within(json: &str, max: usize) -> bool {
     let bytes = json.as_bytes();
+    // Nesting can go no deeper than the number of opening brackets, so
+    // when those are few (strings included: counting them all is one
+    // vectorised pass) there is nothing to scan for.
+    if bytes.iter().filter(|&&b| b == b'[' || b == b'{').count() <= max {
+        return true;
+    }
     let mut depth = 0usize;
     let mut at = 0;
     while let Some(&b) = bytes.get(at) {
