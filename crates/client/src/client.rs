@@ -39,9 +39,10 @@ pub(crate) struct Shared {
     pub(crate) target: Target,
     pub(crate) outbox: Outbox,
     namespaces: Mutex<Namespaces>,
-    /// Bumped, under the `namespaces` lock, whenever a socket is added or
-    /// removed: the connection's task keeps the socket it last routed to
-    /// and looks it up again (a lock and a clone) only when this moved.
+    /// Bumped whenever a socket is added or removed (under the
+    /// `namespaces` lock), a socket's handlers change, or its recovery id:
+    /// the connection's task keeps what it routed the last packet with
+    /// (`receive::Route`) and reads it again only when this moved.
     generation: AtomicU64,
     /// Set once the connection should end for good.
     closing: AtomicBool,
@@ -227,7 +228,7 @@ impl Shared {
             self.outbox.push_text(socket.connect_packet());
         }
         namespaces.sockets.push(socket);
-        self.generation.fetch_add(1, Ordering::Release);
+        self.changed();
     }
 
     /// Removes a socket; when it was the last, the connection closes, as
@@ -235,7 +236,7 @@ impl Shared {
     pub(crate) fn detach(&self, nsp: &str) {
         let mut namespaces = self.namespaces();
         namespaces.sockets.retain(|s| s.nsp() != nsp);
-        self.generation.fetch_add(1, Ordering::Release);
+        self.changed();
         let last = namespaces.sockets.is_empty();
         drop(namespaces);
         if last {
@@ -277,7 +278,7 @@ impl Shared {
         self.closing.store(true, Ordering::Release);
         let sockets = {
             let mut namespaces = self.namespaces();
-            self.generation.fetch_add(1, Ordering::Release);
+            self.changed();
             std::mem::take(&mut namespaces.sockets)
         };
         for socket in sockets {
@@ -324,6 +325,11 @@ impl Shared {
         let generation = self.generation.load(Ordering::Acquire);
         let socket = namespaces.sockets.iter().find(|s| s.nsp() == nsp).cloned();
         (generation, socket)
+    }
+
+    /// Something the connection's task keeps a snapshot of changed.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Whether the sockets are still those of `generation`.

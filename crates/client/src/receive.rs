@@ -1,6 +1,8 @@
 //! Received Engine.IO messages → Socket.IO packets → the namespace's socket:
 //! binary assembly through the protocol crate, then routing by type.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
@@ -8,6 +10,7 @@ use switchboard_protocol::Str;
 use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType};
 
 use crate::client::Shared;
+use crate::handlers::{EventHandler, Handlers};
 use crate::{ClientError, Socket};
 
 /// The Socket.IO side of one connection's reading.
@@ -17,10 +20,83 @@ pub(crate) struct Receiver {
     /// A binary packet waiting for its attachments; boxed, since most
     /// connections never have one and this sits in every connection's task.
     pending: Option<Box<Assembly>>,
-    /// The socket the last packet went to, valid while the connection's
-    /// sockets are still of this generation: almost every packet is for
-    /// the same namespace, and this spares each a lock and a clone.
-    routed: Option<(u64, Socket)>,
+    /// What the last packet was routed with, valid while the connection's
+    /// generation does not move: almost every packet is for the same
+    /// namespace and event, and this spares each the socket's locks and a
+    /// walk through its handler set. With a thousand connections on one
+    /// thread each of those is a cache miss, which is what a received
+    /// event cost.
+    routed: Option<Route>,
+}
+
+/// A snapshot of the socket of one namespace, for routing.
+#[derive(Debug)]
+struct Route {
+    generation: u64,
+    socket: Socket,
+    /// The socket's namespace is `/`: checked without reaching into it.
+    root: bool,
+    /// Events carry a recovery offset to keep.
+    recovering: bool,
+    handlers: Arc<Handlers>,
+    /// The event delivered last, when it has exactly one handler, no
+    /// catch-all runs, and its name is short enough to keep here.
+    last: Option<LastEvent>,
+}
+
+/// An event name kept inline (no pointer to chase), and its one handler.
+struct LastEvent {
+    len: usize,
+    name: [u8; LastEvent::MAX],
+    handler: EventHandler,
+}
+
+impl LastEvent {
+    const MAX: usize = 32;
+
+    fn new(name: &str, handler: &EventHandler) -> Option<LastEvent> {
+        let mut inline = [0; LastEvent::MAX];
+        inline
+            .get_mut(..name.len())?
+            .copy_from_slice(name.as_bytes());
+        Some(LastEvent {
+            len: name.len(),
+            name: inline,
+            handler: handler.clone(),
+        })
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.name.get(..self.len) == Some(name.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for LastEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LastEvent")
+            .field("name", &String::from_utf8_lossy(&self.name[..self.len]))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    /// Delivers an event to the socket's handlers.
+    fn event(&mut self, name: String, data: Str, binary: Vec<Bytes>, id: Option<u64>) {
+        // Checked first, without looking into the handler set (another
+        // cache miss): `last` is only kept when nothing else must run.
+        if let Some(last) = self.last.as_ref().filter(|last| last.is(&name)) {
+            self.socket
+                .receive_event_by(&last.handler, name, data, binary, id);
+            return;
+        }
+        if !self.recovering && self.handlers.any.is_empty() {
+            if let [handler] = self.handlers.of(&name) {
+                self.last = LastEvent::new(&name, handler);
+            }
+        }
+        self.socket
+            .receive_event(&self.handlers, self.recovering, name, data, binary, id);
+    }
 }
 
 impl Receiver {
@@ -97,17 +173,32 @@ enum Refusal {
 }
 
 impl Receiver {
-    /// The socket of namespace `nsp`: the one routed to last while the
-    /// connection's sockets did not change, else looked up (and kept).
-    fn socket(&mut self, shared: &Shared, nsp: &str) -> Option<&Socket> {
-        let hit = self.routed.as_ref().is_some_and(|(generation, socket)| {
-            shared.is_generation(*generation) && socket.nsp() == nsp
+    /// The route to namespace `nsp`'s socket: the one kept while the
+    /// connection's generation did not move, else read again (and kept).
+    fn socket(&mut self, shared: &Shared, nsp: &str) -> Option<&mut Route> {
+        let hit = self.routed.as_ref().is_some_and(|route| {
+            shared.is_generation(route.generation)
+                && if nsp == "/" {
+                    route.root
+                } else {
+                    route.socket.nsp() == nsp
+                }
         });
         if !hit {
             let (generation, socket) = shared.socket(nsp);
-            self.routed = socket.map(|socket| (generation, socket));
+            self.routed = socket.map(|socket| {
+                let (recovering, handlers) = socket.snapshot();
+                Route {
+                    generation,
+                    root: socket.nsp() == "/",
+                    socket,
+                    recovering,
+                    handlers,
+                    last: None,
+                }
+            });
         }
-        self.routed.as_ref().map(|(_, socket)| socket)
+        self.routed.as_mut()
     }
 
     fn route(
@@ -118,14 +209,15 @@ impl Receiver {
     ) -> Result<(), ClientError> {
         // Packets for a namespace this connection has no socket for (left,
         // or refused) are ignored, as socket.io-client's manager does.
-        let Some(socket) = self.socket(shared, &packet.nsp) else {
+        let Some(route) = self.socket(shared, &packet.nsp) else {
             return Ok(());
         };
-        route_to(socket, packet, binary)
+        route_to(route, packet, binary)
     }
 }
 
-fn route_to(socket: &Socket, packet: Packet, binary: Vec<Bytes>) -> Result<(), ClientError> {
+fn route_to(route: &mut Route, packet: Packet, binary: Vec<Bytes>) -> Result<(), ClientError> {
+    let socket = &route.socket;
     match packet.kind {
         PacketType::Connect => {
             let data = packet.data.as_deref().unwrap_or("");
@@ -146,7 +238,7 @@ fn route_to(socket: &Socket, packet: Packet, binary: Vec<Bytes>) -> Result<(), C
         PacketType::Event | PacketType::BinaryEvent => {
             // The decoder guarantees both for events.
             if let (Some(name), Some(data)) = (packet.event, packet.data) {
-                socket.receive_event(name, data, binary, packet.id);
+                route.event(name, data, binary, packet.id);
             }
         }
         PacketType::Ack | PacketType::BinaryAck => {

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::client::Shared;
 use crate::encode::{self, Args, Outgoing};
-use crate::handlers::{HandlerCell, Handlers};
+use crate::handlers::{EventHandler, HandlerCell, Handlers};
 use crate::{AckError, AckReply, Client, ClientError, Event};
 
 /// A namespace on a connection. Cheap to clone; clones are the same socket.
@@ -130,38 +130,37 @@ impl Socket {
     /// Calls `handler` for every `event` on this namespace, inline on the
     /// connection's task.
     pub fn on(&self, event: &str, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) {
-        self.inner
-            .handlers
-            .update(|h| h.add(event, Arc::new(handler)));
+        self.update_handlers(|h| h.add(event, Arc::new(handler)));
+    }
+
+    /// Replaces the handler set, then tells the connection's task, which
+    /// keeps a snapshot of it (see `receive::Route`).
+    fn update_handlers(&self, change: impl FnOnce(&mut Handlers)) {
+        self.inner.handlers.update(change);
+        self.inner.client.changed();
     }
 
     /// Removes every handler of `event`.
     pub fn off(&self, event: &str) {
-        self.inner.handlers.update(|h| h.remove(event));
+        self.update_handlers(|h| h.remove(event));
     }
 
     /// Calls `handler` for every event, after the handlers of its name.
     pub fn on_any(&self, handler: impl Fn(&Socket, &Event) + Send + Sync + 'static) {
-        self.inner
-            .handlers
-            .update(|h| h.any.push(Arc::new(handler)));
+        self.update_handlers(|h| h.any.push(Arc::new(handler)));
     }
 
     /// Calls `handler` after each (re)connection; [`recovered`](Self::recovered)
     /// tells whether it was a recovery.
     pub fn on_connect(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) {
-        self.inner
-            .handlers
-            .update(|h| h.connect.push(Arc::new(handler)));
+        self.update_handlers(|h| h.connect.push(Arc::new(handler)));
     }
 
     /// Calls `handler` with the reason when the namespace disconnects:
     /// `transport close`, `transport error`, `ping timeout`, `parse error`,
     /// `io server disconnect`, `io client disconnect`.
     pub fn on_disconnect(&self, handler: impl Fn(&Socket, &str) + Send + Sync + 'static) {
-        self.inner
-            .handlers
-            .update(|h| h.disconnect.push(Arc::new(handler)));
+        self.update_handlers(|h| h.disconnect.push(Arc::new(handler)));
     }
 
     /// Emits `event` with one argument. Never waits: the packet is queued
@@ -381,6 +380,9 @@ impl Socket {
                 state.offset = None;
             }
             state.pid = pid;
+            // Whether events carry an offset is part of the connection
+            // task's snapshot.
+            self.inner.client.changed();
             state.id = Some(Str::from(sid));
             state.connected = true;
             self.inner.client.mark_connected();
@@ -475,23 +477,30 @@ impl Socket {
         }
     }
 
-    /// An event from the server.
+    /// What the connection's task keeps to deliver events to this socket:
+    /// whether events carry a recovery offset, and the handler set.
+    pub(crate) fn snapshot(&self) -> (bool, Arc<Handlers>) {
+        let recovering = self.state().pid.is_some();
+        (recovering, self.inner.handlers.get())
+    }
+
+    /// An event from the server, for `handlers` (a snapshot of this
+    /// socket's); `recovering` when the server offered state recovery, so
+    /// the event's offset must be kept.
     pub(crate) fn receive_event(
         &self,
+        handlers: &Handlers,
+        recovering: bool,
         name: String,
         data: Str,
         binary: Vec<Bytes>,
         id: Option<u64>,
     ) {
-        {
-            let mut state = self.state();
-            if state.pid.is_some() {
-                if let Some(offset) = last_string_arg(&data) {
-                    state.offset = Some(offset);
-                }
+        if recovering {
+            if let Some(offset) = last_string_arg(&data) {
+                self.state().offset = Some(offset);
             }
         }
-        let handlers = self.inner.handlers.get();
         let ack = id.map(|id| (self.clone(), id));
         let event = Event::new(name, data, binary, ack);
         for handler in handlers.of(event.name()) {
@@ -500,6 +509,20 @@ impl Socket {
         for handler in &handlers.any {
             guard(event.name(), || handler(self, &event));
         }
+    }
+
+    /// An event for exactly one handler (no catch-all, no recovery).
+    pub(crate) fn receive_event_by(
+        &self,
+        handler: &EventHandler,
+        name: String,
+        data: Str,
+        binary: Vec<Bytes>,
+        id: Option<u64>,
+    ) {
+        let ack = id.map(|id| (self.clone(), id));
+        let event = Event::new(name, data, binary, ack);
+        guard(event.name(), || handler(self, &event));
     }
 
     /// An acknowledgement from the server.
