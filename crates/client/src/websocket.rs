@@ -5,14 +5,25 @@
 //! Written here rather than taken from tokio-tungstenite because this is
 //! the load generator's receive path: tungstenite's stream adapter
 //! registers a waker of its own on every poll and wakes through it, and
-//! its reader zero-fills the read buffer before each read. Here a read
-//! goes straight into the buffer's spare capacity, and a message is the
-//! frame's bytes split off that buffer (shared, not copied). Only what a
+//! its reader zero-fills the read buffer before each read. Only what a
 //! Socket.IO client needs is supported: no extensions (compression), text,
 //! binary and control frames, fragmentation.
+//!
+//! Reads go into one scratch buffer per thread, not a buffer per
+//! connection: with a thousand connections on a thread, each one's own
+//! buffer is cold in the cache on every read (for the kernel's copy and
+//! then for parsing), where the thread's is always warm. A read holding
+//! exactly one whole message (a broadcast arriving alone, the usual case)
+//! is copied out of it into the message's own allocation; anything else
+//! (several frames, part of one) is appended to the connection's buffer,
+//! which holds memory only while it holds bytes.
+
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::{Buf as _, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -22,10 +33,17 @@ use crate::encode::OutFrame;
 use crate::url::request_target;
 use crate::{ClientError, net};
 
-/// Bytes kept free for each read. Resident for every connection once it
-/// has read; grows only while a larger message arrives (the engine reads
-/// in the same size).
+/// Bytes kept free for a read into a connection's own buffer (while it
+/// holds part of a frame).
 const READ_BUFFER: usize = 1024;
+
+/// Bytes of the thread's scratch buffer: the most one read takes.
+const SCRATCH: usize = 8 * 1024;
+
+thread_local! {
+    /// The scratch buffer reads go into; borrowed only inside one poll.
+    static SCRATCH_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; SCRATCH].into_boxed_slice());
+}
 
 /// Most bytes of the server's HTTP answer to the upgrade.
 const MAX_HEAD: usize = 16 * 1024;
@@ -41,7 +59,8 @@ const OP_PONG: u8 = 0xA;
 #[derive(Debug)]
 pub(crate) struct Ws {
     stream: TcpStream,
-    /// Bytes read and not yet taken as frames.
+    /// Bytes read and not yet taken as frames; empty (no memory) between
+    /// reads that each held whole messages.
     read: BytesMut,
     /// A fragmented message being gathered: whether it is text, and its
     /// payload so far.
@@ -94,6 +113,9 @@ pub(crate) async fn open(shared: &Shared, sid: Option<&str>) -> Result<Ws, Clien
     check_answer(&read[..head_len], &key)?;
     // Whatever followed the head (the open packet, often) is frames.
     read.advance(head_len);
+    if read.is_empty() {
+        read = BytesMut::new();
+    }
     Ok(Ws {
         stream,
         read,
@@ -167,13 +189,20 @@ pub(crate) async fn probe(shared: &Shared, sid: &str) -> Result<Ws, ClientError>
 }
 
 impl Ws {
-    /// The next message. Cancel-safe: what was read stays in the buffer
-    /// when the future is dropped, so this can race other events.
+    /// The next message. Cancel-safe: what was read is kept (or already
+    /// returned) before a poll returns, so this can race other events.
     pub(crate) async fn next(&mut self) -> Result<Incoming, ClientError> {
         loop {
             if let Some(message) = self.take_frame()? {
                 return Ok(message);
             }
+            if self.read.is_empty() {
+                if let Some(message) = std::future::poll_fn(|cx| self.poll_scratch(cx)).await? {
+                    return Ok(message);
+                }
+                continue;
+            }
+            // Part of a frame is here: read the rest straight after it.
             if self.read.capacity() - self.read.len() < READ_BUFFER {
                 self.read.reserve(READ_BUFFER);
             }
@@ -186,11 +215,47 @@ impl Ws {
         }
     }
 
+    /// One read into the thread's scratch buffer: a whole message alone in
+    /// it is returned; anything else goes to `read` (`Ok(None)`).
+    fn poll_scratch(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<Incoming>, ClientError>> {
+        SCRATCH_BUFFER.with_borrow_mut(|scratch| {
+            let mut buf = ReadBuf::new(scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                Poll::Ready(Ok(())) => {}
+            }
+            let data = buf.filled();
+            if data.is_empty() {
+                return Poll::Ready(Ok(Some(Incoming::Close)));
+            }
+            if self.partial.is_none() {
+                if let Some((true, opcode @ (OP_TEXT | OP_BINARY), head, len)) =
+                    frame_head(data, self.max)?
+                {
+                    if head + len == data.len() {
+                        let payload = Bytes::copy_from_slice(&data[head..]);
+                        return Poll::Ready(Ok(Some(if opcode == OP_TEXT {
+                            Incoming::Text(payload)
+                        } else {
+                            Incoming::Binary(payload)
+                        })));
+                    }
+                }
+            }
+            self.read.extend_from_slice(data);
+            Poll::Ready(Ok(None))
+        })
+    }
+
     /// Takes one whole frame from the buffer and returns the message it
     /// completes, if any.
     fn take_frame(&mut self) -> Result<Option<Incoming>, ClientError> {
         loop {
-            let Some((fin, opcode, head, len)) = self.frame_head()? else {
+            let Some((fin, opcode, head, len)) = frame_head(&self.read, self.max)? else {
                 return Ok(None);
             };
             if self.read.len() - head < len {
@@ -201,6 +266,11 @@ impl Ws {
             }
             self.read.advance(head);
             let payload = self.read.split_to(len);
+            if self.read.is_empty() {
+                // Between messages a connection holds no read buffer; the
+                // payload keeps the bytes it needs.
+                self.read = BytesMut::new();
+            }
             let message = match opcode {
                 OP_TEXT | OP_BINARY if fin => {
                     if self.partial.is_some() {
@@ -248,11 +318,12 @@ impl Ws {
             return Ok(Some(message));
         }
     }
+}
 
-    /// The head of the frame at the start of the buffer: FIN, opcode, the
-    /// head's length and the payload's; `None` until the head is all there.
-    fn frame_head(&self) -> Result<Option<(bool, u8, usize, usize)>, ClientError> {
-        let buf = &self.read[..];
+/// The head of the frame at the start of `buf`: FIN, opcode, the head's
+/// length and the payload's; `None` until the head is all there.
+fn frame_head(buf: &[u8], max: usize) -> Result<Option<(bool, u8, usize, usize)>, ClientError> {
+    {
         let [b0, b1, ..] = *buf else {
             return Ok(None);
         };
@@ -286,12 +357,14 @@ impl Ws {
             return Err(protocol("a fragmented or long control frame"));
         }
         let len = usize::try_from(len).unwrap_or(usize::MAX);
-        if len > self.max {
+        if len > max {
             return Err(protocol("message too large"));
         }
         Ok(Some((fin, opcode, head, len)))
     }
+}
 
+impl Ws {
     /// Sends one text message.
     pub(crate) async fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
         let mut out = Vec::with_capacity(text.len() + 14);

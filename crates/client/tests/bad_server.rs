@@ -316,3 +316,55 @@ async fn attachment_limit() {
         Some(ClientError::Protocol(_))
     ));
 }
+
+/// The client's own WebSocket framing: a message in fragments with a ping
+/// between them, and two messages in one write, are taken whole; a frame
+/// with a reserved bit set (no extension was agreed) closes the connection.
+#[tokio::test]
+async fn websocket_fragments_pings_and_reserved_bits() {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let text = |data: &'static str, op: Data, fin: bool| {
+        Message::Frame(Frame::message(data, OpCode::Data(op), fin))
+    };
+    let mut reserved = Frame::message(r#"42["e","late"]"#, OpCode::Data(Data::Text), true);
+    reserved.header_mut().rsv1 = true;
+    let url = websocket_server(
+        OPEN,
+        true,
+        vec![
+            text(r#"42["e","#, Data::Text, false),
+            Message::Frame(Frame::ping(&b"p"[..])),
+            text(r#""whole"#, Data::Continue, false),
+            text(r#""]"#, Data::Continue, true),
+            Message::text(r#"42["e","second"]"#),
+            Message::Frame(reserved),
+        ],
+    )
+    .await;
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let builder = Client::builder(&url)
+        .transports(&[Transport::WebSocket])
+        .on("e", move |_, ev| {
+            let _ = tx.send(ev.args_json().to_owned());
+        });
+    let (socket, mut reasons) = connect_with(builder).await;
+    assert_eq!(
+        within("the fragmented event", events.recv()).await.unwrap(),
+        r#"["whole"]"#
+    );
+    assert_eq!(
+        within("the next event", events.recv()).await.unwrap(),
+        r#"["second"]"#
+    );
+    let reason = within("the disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "parse error");
+    assert!(matches!(
+        socket.io().last_error(),
+        Some(ClientError::Protocol(_))
+    ));
+    assert!(
+        events.try_recv().is_err(),
+        "the bad frame was not delivered"
+    );
+}
