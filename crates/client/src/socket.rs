@@ -480,7 +480,10 @@ impl Socket {
     /// What the connection's task keeps to deliver events to this socket:
     /// whether events carry a recovery offset, and the handler set.
     pub(crate) fn snapshot(&self) -> (bool, Arc<Handlers>) {
-        let recovering = self.state().pid.is_some();
+        // The offset is only ever sent in a reconnection's CONNECT: without
+        // reconnection (the bench's clients) keeping it would cost every
+        // event a second parse for nothing.
+        let recovering = self.state().pid.is_some() && self.inner.client.config.reconnection;
         (recovering, self.inner.handlers.get())
     }
 
