@@ -8,6 +8,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::handlers::Handlers;
+
+/// An event handler that many connections can share
+/// ([`ClientBuilder::on_shared`]).
+pub type SharedHandler = Arc<dyn Fn(&Socket, &Event) + Send + Sync>;
 use crate::{Client, ClientError, Event, Socket};
 
 /// An Engine.IO transport.
@@ -224,6 +228,16 @@ impl ClientBuilder {
         handler: impl Fn(&Socket, &Event) + Send + Sync + 'static,
     ) -> Self {
         self.handlers.add(event, Arc::new(handler));
+        self
+    }
+
+    /// [`on`](Self::on) with a handler that many connections share: one
+    /// allocation for all of them instead of one each. A load generator's
+    /// thousands of connections then run one handler whose captured state
+    /// stays in the cache, where a copy per connection is a cache miss per
+    /// received event.
+    pub fn on_shared(mut self, event: &str, handler: SharedHandler) -> Self {
+        self.handlers.add(event, handler);
         self
     }
 

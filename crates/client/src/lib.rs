@@ -41,7 +41,7 @@ mod url;
 mod websocket;
 
 pub use client::Client;
-pub use config::{ClientBuilder, Transport};
+pub use config::{ClientBuilder, SharedHandler, Transport};
 pub use error::{AckError, ClientError};
 pub use event::{AckReply, Event};
 pub use socket::{Socket, placeholder};
