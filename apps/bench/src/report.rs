@@ -257,8 +257,9 @@ pub(crate) fn benchmarks_md(results: &Results) -> String {
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "switchboard's chat server (`switchboard-chat --database memory`) against the same \
-         chat event contract on Node's socket.io 4.8.1 (`apps/bench/peers/node`) and on \
+        "switchboard's chat server (`switchboard-chat --database memory --recovery-window 0`: \
+         the peers keep no connection-state-recovery store, so neither does it here) against \
+         the same chat event contract on Node's socket.io 4.8.1 (`apps/bench/peers/node`) and on \
          socketioxide 0.18 (`apps/bench/peers/socketioxide`), measured by `apps/bench` in one \
          run on one machine. Each server starts fresh for each scenario, pinned to CPU 0; the \
          load generator (the `switchboard-client` crate, one thread) runs on CPU 1. A point \

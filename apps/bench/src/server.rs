@@ -188,7 +188,18 @@ impl Server {
                         url
                     }
                 };
-                let args = ["--host", "127.0.0.1", "--port", "0", "--database", &db];
+                // Recovery off: the peers do not keep broadcasts for
+                // returning clients, so the comparison is of like with like.
+                let args = [
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--database",
+                    &db,
+                    "--recovery-window",
+                    "0",
+                ];
                 (paths.chat.clone(), args.map(str::to_owned).to_vec(), None)
             }
             Kind::Node => (
