@@ -66,6 +66,15 @@ async fn connect_with(builder: ClientBuilder) -> (Socket, mpsc::UnboundedReceive
     (socket, rx)
 }
 
+/// The connection ended with `parse error` and the client kept the
+/// protocol error that caused it.
+async fn closed_by_protocol_error(socket: &Socket, reasons: &mut mpsc::UnboundedReceiver<String>) {
+    let reason = within("the disconnect", reasons.recv()).await.unwrap();
+    assert_eq!(reason, "parse error");
+    let error = socket.io().last_error();
+    assert!(matches!(error, Some(ClientError::Protocol(_))), "{error:?}");
+}
+
 async fn closes_with_parse_error(then: Vec<Message>) -> ClientError {
     let url = websocket_server(OPEN, true, then).await;
     let (socket, mut reasons) = connect(&url, Transport::WebSocket).await;
@@ -271,12 +280,7 @@ async fn message_size_limit() {
         within("the event at the limit", events.recv()).await,
         Some(limit - 6)
     );
-    let reason = within("the disconnect", reasons.recv()).await.unwrap();
-    assert_eq!(reason, "parse error");
-    assert!(matches!(
-        socket.io().last_error(),
-        Some(ClientError::Protocol(_))
-    ));
+    closed_by_protocol_error(&socket, &mut reasons).await;
 }
 
 /// `max_attachments` (default 10): a packet announcing the limit is taken,
@@ -309,12 +313,7 @@ async fn attachment_limit() {
         within("the event at the limit", events.recv()).await,
         Some(3)
     );
-    let reason = within("the disconnect", reasons.recv()).await.unwrap();
-    assert_eq!(reason, "parse error");
-    assert!(matches!(
-        socket.io().last_error(),
-        Some(ClientError::Protocol(_))
-    ));
+    closed_by_protocol_error(&socket, &mut reasons).await;
 }
 
 /// The client's own WebSocket framing: a message in fragments with a ping
@@ -357,12 +356,7 @@ async fn websocket_fragments_pings_and_reserved_bits() {
         within("the next event", events.recv()).await.unwrap(),
         r#"["second"]"#
     );
-    let reason = within("the disconnect", reasons.recv()).await.unwrap();
-    assert_eq!(reason, "parse error");
-    assert!(matches!(
-        socket.io().last_error(),
-        Some(ClientError::Protocol(_))
-    ));
+    closed_by_protocol_error(&socket, &mut reasons).await;
     assert!(
         events.try_recv().is_err(),
         "the bad frame was not delivered"
