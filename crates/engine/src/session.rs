@@ -18,7 +18,7 @@ use crate::handler::{CloseReason, Message};
 use crate::heartbeat::{Due, Heartbeat};
 use crate::outbox::Outbox;
 use crate::sid::Sid;
-use crate::wire::{self, Wire, encode_frame};
+use crate::wire::{Accepted, Wire, encode_frame};
 
 /// Moves `raw` to the end of `buf` and frees its memory: it is used rarely
 /// (a full socket, a pong), and most sessions should hold nothing.
@@ -128,6 +128,22 @@ pub(crate) struct State {
     /// The socket is full: the session's task is writing and waiting for
     /// it, and flushers leave the session alone until it is done.
     pub(crate) stalled: bool,
+}
+
+impl State {
+    /// Writes what waits for the WebSocket (a write's unwritten rest and
+    /// tungstenite's replies, then the queue, framed into `buf`) as far as
+    /// the socket takes it now. `None` without a socket or with nothing to
+    /// write. Called under the lock, so writes never interleave.
+    fn write_pending(&mut self, buf: &mut Vec<u8>) -> Option<std::io::Result<Accepted>> {
+        let wire = self.wire.as_ref()?;
+        take_raw(&mut self.raw, buf);
+        self.outbox.drain_each(|frame| encode_frame(buf, &frame));
+        if buf.is_empty() {
+            return None;
+        }
+        Some(wire.write_now(buf))
+    }
 }
 
 /// What [`Shared::write_queued`] did.
@@ -350,25 +366,16 @@ impl Shared {
         if state.stalled || !matches!(state.phase, Phase::Open) {
             return;
         }
-        let State {
-            wire, raw, outbox, ..
-        } = &mut *state;
-        let Some(wire) = wire else { return };
         buf.clear();
-        take_raw(raw, buf);
-        outbox.drain_each(|frame| encode_frame(buf, &frame));
-        if buf.is_empty() {
-            return;
-        }
-        match wire.write_now(buf) {
-            Ok(wire::Written::All) => {}
-            Ok(wire::Written::Part(n)) => {
-                raw.extend_from_slice(&buf[n..]);
+        match state.write_pending(buf) {
+            None | Some(Ok(Accepted::All)) => {}
+            Some(Ok(Accepted::Part(n))) => {
+                state.raw.extend_from_slice(&buf[n..]);
                 state.stalled = true;
                 drop(state);
                 self.wake_writer();
             }
-            Err(_) => {
+            Some(Err(_)) => {
                 drop(state);
                 self.end(CloseReason::TransportClose);
             }
@@ -379,32 +386,23 @@ impl Shared {
     /// what a flusher left), as far as the socket takes it now.
     pub(crate) fn write_queued(&self) -> Written {
         let mut state = self.lock();
-        let State {
-            wire, raw, outbox, ..
-        } = &mut *state;
-        let Some(wire) = wire else {
-            return Written::Nothing;
-        };
         // Allocated per batch: an idle session holds no write buffer.
         let mut buf = Vec::new();
-        take_raw(raw, &mut buf);
-        outbox.drain_each(|frame| encode_frame(&mut buf, &frame));
-        if buf.is_empty() {
-            outbox.release_if_empty();
-            state.stalled = false;
-            return Written::Nothing;
-        }
-        match wire.write_now(&buf) {
-            Ok(wire::Written::All) => {
+        match state.write_pending(&mut buf) {
+            None => {
+                state.stalled = false;
+                Written::Nothing
+            }
+            Some(Ok(Accepted::All)) => {
                 state.stalled = false;
                 Written::All
             }
-            Ok(wire::Written::Part(n)) => {
+            Some(Ok(Accepted::Part(n))) => {
                 state.stalled = true;
                 buf.drain(..n);
                 Written::Rest(buf)
             }
-            Err(_) => Written::Failed,
+            Some(Err(_)) => Written::Failed,
         }
     }
 

@@ -217,9 +217,8 @@ async fn run(shared: Arc<Shared>, mut ws: Ws) {
             Written::Rest(rest) => {
                 // Boxed, allocated only when the socket is full rather than
                 // carried by every idle session's task.
-                let wire = ws.get_ref().wire().clone();
-                let sent =
-                    Box::pin(tokio::time::timeout(write_timeout, wire.write_all(&rest))).await;
+                let write = ws.get_ref().wire().write_all(&rest);
+                let sent = Box::pin(tokio::time::timeout(write_timeout, write)).await;
                 shared.lock().stalled = false;
                 match sent {
                     Ok(Ok(())) => true,

@@ -33,7 +33,7 @@ pub(crate) struct Wire {
 
 /// How much of a buffer a write without waiting got onto the socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Written {
+pub(crate) enum Accepted {
     /// All of it.
     All,
     /// The first `n` bytes; the socket is full (or still flushing).
@@ -56,7 +56,7 @@ impl Wire {
     /// The no-op waker is safe here: whoever gets `Part` back hands the rest
     /// to the session's task, which polls again with its own waker before
     /// it waits, so no wake-up depends on this call.
-    pub(crate) fn write_now(&self, buf: &[u8]) -> io::Result<Written> {
+    pub(crate) fn write_now(&self, buf: &[u8]) -> io::Result<Accepted> {
         let mut cx = Context::from_waker(Waker::noop());
         let mut io = self.lock();
         let mut done = 0;
@@ -66,14 +66,14 @@ impl Wire {
                 Poll::Ready(Ok(n)) => done += n,
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => return Ok(Written::Part(done)),
+                Poll::Pending => return Ok(Accepted::Part(done)),
             }
         }
         // A no-op on TCP; an I/O type that buffers (TLS) must push it out.
         match Pin::new(&mut *io).poll_flush(&mut cx) {
-            Poll::Ready(Ok(())) => Ok(Written::All),
+            Poll::Ready(Ok(())) => Ok(Accepted::All),
             Poll::Ready(Err(e)) => Err(e),
-            Poll::Pending => Ok(Written::Part(done)),
+            Poll::Pending => Ok(Accepted::Part(done)),
         }
     }
 
