@@ -14,6 +14,7 @@
 //! (and a timestamped copy), an SVG chart per scenario, and with
 //! `--write-benchmarks-md` the repository's `BENCHMARKS.md`.
 
+mod floor;
 mod latency;
 mod load;
 mod measure;
@@ -85,7 +86,8 @@ impl Scenario {
 )]
 struct Args {
     scenario: Scenario,
-    /// Servers to compare (smoke: switchboard only unless given).
+    /// Servers to compare (smoke: switchboard only unless given). `floor`
+    /// is the least any server can do, for the fanout scenario only.
     #[arg(long, value_delimiter = ',')]
     servers: Vec<Kind>,
     /// Rewrite BENCHMARKS.md at the repository root with this run.
@@ -110,6 +112,15 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(floor::SUBCOMMAND) {
+        return match floor::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("floor-server: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let args = Args::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,7 +141,12 @@ fn run(args: Args) -> Result<(), Error> {
         if smoke {
             BTreeSet::from([Kind::Switchboard])
         } else {
-            BTreeSet::from([Kind::Switchboard, Kind::Node, Kind::Socketioxide])
+            BTreeSet::from([
+                Kind::Switchboard,
+                Kind::Node,
+                Kind::Socketioxide,
+                Kind::Floor,
+            ])
         }
     } else {
         args.servers.iter().copied().collect()
@@ -189,6 +205,10 @@ fn run(args: Args) -> Result<(), Error> {
         let mut rows: Vec<Row> = Vec::new();
         for &scenario in &scenarios {
             for &kind in &kinds {
+                // The floor only speaks enough for the fanout scenario.
+                if kind == Kind::Floor && scenario != Scenario::Fanout {
+                    continue;
+                }
                 let done = match scenario {
                     Scenario::Idle => scenario::idle(&ctx, kind).await,
                     Scenario::Fanout => scenario::fanout(&ctx, kind).await,

@@ -220,6 +220,18 @@ pub(crate) fn tables(results: &Results) -> String {
             let _ = writeln!(out, "| {} | {} | {met} |", check.target, check.measured);
         }
         let _ = writeln!(out);
+        let floor = crate::targets::floor(results);
+        if !floor.is_empty() {
+            let _ = writeln!(
+                out,
+                "The floor (a raw broadcaster: one `write` per delivery, no Socket.IO \
+                 library, no queues; `apps/bench/src/floor.rs`), against the targets:\n"
+            );
+            for line in floor {
+                let _ = writeln!(out, "- {line}");
+            }
+            let _ = writeln!(out);
+        }
     }
     out
 }
@@ -245,7 +257,7 @@ pub(crate) fn read_json(file: &Path) -> Result<Results, Error> {
 
 const COMMANDS: &str = "\
 ```text
-cargo run --release -p switchboard-bench -- all                      # every scenario, all three servers
+cargo run --release -p switchboard-bench -- all                      # every scenario, all three servers and the floor
 cargo run --release -p switchboard-bench -- fanout --servers switchboard,socketioxide
 cargo run --release -p switchboard-bench -- all --write-benchmarks-md  # and rewrite this file
 ```
@@ -265,7 +277,14 @@ pub(crate) fn benchmarks_md(results: &Results) -> String {
          load generator (the `switchboard-client` crate, one thread) runs on CPU 1. A point \
          where the load generator used more than 70 % of its core is marked *not \
          trustworthy*: there the load, not the server, may have been the limit. What each \
-         scenario does is described in `docs/ARCHITECTURE.md` (switchboard-bench).\n"
+         scenario does is described in `docs/ARCHITECTURE.md` (switchboard-bench).\n\n\
+         `floor`, in the fanout table, is not a server: it is a raw broadcaster \
+         (`apps/bench/src/floor.rs`) that speaks just enough Socket.IO for the same load \
+         generator and writes each message to every connection with one `write` each, with no \
+         queue. It measures the machine: the kernel's cost of one loopback TCP write per \
+         delivery and the time to write and read every client, which no server that sends each \
+         delivery as it arrives can beat. The machine's speed drifts between runs, so compare \
+         rows within one run.\n"
     );
     let _ = writeln!(out, "Run it:\n\n{COMMANDS}");
     let _ = writeln!(

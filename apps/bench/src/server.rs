@@ -21,6 +21,9 @@ pub(crate) enum Kind {
     Switchboard,
     Node,
     Socketioxide,
+    /// Not a server: a raw broadcaster, the floor under every server
+    /// (`floor.rs`).
+    Floor,
 }
 
 impl Kind {
@@ -29,6 +32,7 @@ impl Kind {
             Kind::Switchboard => "switchboard",
             Kind::Node => "node",
             Kind::Socketioxide => "socketioxide",
+            Kind::Floor => "floor",
         }
     }
 }
@@ -212,10 +216,16 @@ impl Server {
                 vec!["--port".into(), "0".into()],
                 None,
             ),
+            Kind::Floor => (
+                std::env::current_exe()?,
+                vec![crate::floor::SUBCOMMAND.into()],
+                None,
+            ),
         };
         // The peers keep history in memory whatever is asked.
         let label = match (kind, store) {
             (Kind::Switchboard, Store::Sqlite) => "switchboard (sqlite)".to_owned(),
+            (Kind::Floor, _) => "floor (raw writes)".to_owned(),
             (kind, _) => format!("{kind} (memory)"),
         };
         let mut command = if pin {

@@ -121,3 +121,46 @@ pub(crate) fn check(results: &Results) -> Vec<Check> {
     checks.push(falling);
     checks
 }
+
+/// What the floor (`floor.rs`, the least any server can spend) measured at
+/// the points the fanout targets compare, set against those targets: a
+/// target below the floor is out of reach for every server on this machine.
+pub(crate) fn floor(results: &Results) -> Vec<String> {
+    let f = |server: &str, clients: usize, metric: &str| {
+        results.find("fanout", server, &fixed(clients), metric)
+    };
+    let mut lines = Vec::new();
+    if let (Some(floor), Some(theirs)) =
+        (f("floor", 1_000, P99_MS), f("socketioxide", 1_000, P99_MS))
+    {
+        let target = theirs / 3.0;
+        let verdict = if target < floor {
+            "below the floor: no server can meet it in this run"
+        } else {
+            "above the floor"
+        };
+        lines.push(format!(
+            "fixed fanout load (1,000 clients): the floor's p99 is {} ms; a third of \
+             socketioxide's is {} ms, {verdict}",
+            number(floor),
+            number(target)
+        ));
+    }
+    if let (Some(small), Some(large)) = (
+        f("floor", 1_000, CPU_NS_PER_DELIVERY),
+        f("floor", 10_000, CPU_NS_PER_DELIVERY),
+    ) {
+        let verdict = if large > small {
+            "rises: one write per delivery costs the kernel more with more sockets"
+        } else {
+            "does not rise"
+        };
+        lines.push(format!(
+            "CPU per delivery at the fixed load: the floor's goes {} ns at 1,000 → {} ns at \
+             10,000 clients, {verdict}",
+            number(small),
+            number(large)
+        ));
+    }
+    lines
+}

@@ -244,6 +244,10 @@ pub(crate) async fn fanout(ctx: &Ctx, kind: Kind) -> Result<Vec<Row>, Error> {
             ));
         }
         rows.push(row);
+        if kind == Kind::Floor {
+            // It keeps no queue: a load that fills a socket closes it.
+            continue;
+        }
         rows.push(search(&mut run, offer).await);
     }
     Ok(rows)
