@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use switchboard_protocol::websocket::{OP_CLOSE, OP_TEXT, push_head, read_head};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -158,8 +159,8 @@ async fn connection(mut stream: TcpStream, id: u64, hub: &Hub) -> Result<(), Err
         while let Some((opcode, payload, used)) = client_frame(&buf)? {
             buf.drain(..used);
             match opcode {
-                0x1 => packet(&payload, id, hub),
-                0x8 => return Ok(()),
+                OP_TEXT => packet(&payload, id, hub),
+                OP_CLOSE => return Ok(()),
                 _ => {}
             }
         }
@@ -192,18 +193,7 @@ fn packet(payload: &[u8], id: u64, hub: &Hub) {
 /// An unmasked text frame.
 fn frame(payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);
-    out.push(0x81);
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    push_head(&mut out, OP_TEXT, payload.len(), None);
     out.extend_from_slice(payload);
     out
 }
@@ -211,34 +201,17 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 /// A whole masked client frame at the start of `buf`: its opcode, its
 /// unmasked payload and the bytes it used; `None` until it has arrived.
 fn client_frame(buf: &[u8]) -> Result<Option<(u8, Vec<u8>, usize)>, Error> {
-    let [b0, b1, ..] = *buf else {
+    let Some(head) = read_head(buf) else {
         return Ok(None);
     };
-    if b1 & 0x80 == 0 {
+    let Some(mask) = head.mask else {
         return Err("unmasked client frame".into());
-    }
-    let (len, mut at) = match b1 & 0x7f {
-        126 => match buf.get(2..4) {
-            Some(b) => (usize::from(u16::from_be_bytes([b[0], b[1]])), 4),
-            None => return Ok(None),
-        },
-        127 => match buf.get(2..10) {
-            Some(b) => (
-                usize::try_from(u64::from_be_bytes(b.try_into()?)).unwrap_or(usize::MAX),
-                10,
-            ),
-            None => return Ok(None),
-        },
-        n => (usize::from(n), 2),
     };
+    let len = usize::try_from(head.payload_len).unwrap_or(usize::MAX);
     if len > MAX_FRAME {
         return Err("frame too large".into());
     }
-    let Some(mask) = buf.get(at..at + 4) else {
-        return Ok(None);
-    };
-    at += 4;
-    let Some(data) = buf.get(at..at + len) else {
+    let Some(data) = buf.get(head.head_len..head.head_len + len) else {
         return Ok(None);
     };
     let payload = data
@@ -246,7 +219,7 @@ fn client_frame(buf: &[u8]) -> Result<Option<(u8, Vec<u8>, usize)>, Error> {
         .zip(mask.iter().cycle())
         .map(|(b, m)| b ^ m)
         .collect();
-    Ok(Some((b0 & 0x0f, payload, at + len)))
+    Ok(Some((head.opcode, payload, head.head_len + len)))
 }
 
 #[cfg(test)]

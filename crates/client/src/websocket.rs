@@ -48,12 +48,9 @@ thread_local! {
 /// Most bytes of the server's HTTP answer to the upgrade.
 const MAX_HEAD: usize = 16 * 1024;
 
-const OP_CONTINUATION: u8 = 0x0;
-const OP_TEXT: u8 = 0x1;
-const OP_BINARY: u8 = 0x2;
-const OP_CLOSE: u8 = 0x8;
-const OP_PING: u8 = 0x9;
-const OP_PONG: u8 = 0xA;
+use switchboard_protocol::websocket::{
+    OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT, push_head, read_head,
+};
 
 /// An open WebSocket, client side.
 #[derive(Debug)]
@@ -323,45 +320,24 @@ impl Ws {
 /// The head of the frame at the start of `buf`: FIN, opcode, the head's
 /// length and the payload's; `None` until the head is all there.
 fn frame_head(buf: &[u8], max: usize) -> Result<Option<(bool, u8, usize, usize)>, ClientError> {
-    {
-        let [b0, b1, ..] = *buf else {
-            return Ok(None);
-        };
-        let fin = b0 & 0x80 != 0;
-        let opcode = b0 & 0x0F;
-        if b0 & 0x70 != 0 {
-            // No extension was negotiated, so no reserved bit may be set.
-            return Err(protocol("reserved bits set in a WebSocket frame"));
-        }
-        if b1 & 0x80 != 0 {
-            return Err(protocol("a masked frame from the server"));
-        }
-        let (head, len) = match b1 & 0x7F {
-            126 => {
-                let Some(bytes) = buf.get(2..4) else {
-                    return Ok(None);
-                };
-                (4, u64::from(u16::from_be_bytes([bytes[0], bytes[1]])))
-            }
-            127 => {
-                let Some(bytes) = buf.get(2..10) else {
-                    return Ok(None);
-                };
-                let mut len = [0; 8];
-                len.copy_from_slice(bytes);
-                (10, u64::from_be_bytes(len))
-            }
-            len => (2, u64::from(len)),
-        };
-        if opcode >= OP_CLOSE && (!fin || len > 125) {
-            return Err(protocol("a fragmented or long control frame"));
-        }
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        if len > max {
-            return Err(protocol("message too large"));
-        }
-        Ok(Some((fin, opcode, head, len)))
+    let Some(head) = read_head(buf) else {
+        return Ok(None);
+    };
+    if head.reserved != 0 {
+        // No extension was negotiated, so no reserved bit may be set.
+        return Err(protocol("reserved bits set in a WebSocket frame"));
     }
+    if head.mask.is_some() {
+        return Err(protocol("a masked frame from the server"));
+    }
+    if head.opcode >= OP_CLOSE && (!head.fin || head.payload_len > 125) {
+        return Err(protocol("a fragmented or long control frame"));
+    }
+    let len = usize::try_from(head.payload_len).unwrap_or(usize::MAX);
+    if len > max {
+        return Err(protocol("message too large"));
+    }
+    Ok(Some((head.fin, head.opcode, head.head_len, len)))
 }
 
 impl Ws {
@@ -411,20 +387,8 @@ impl Ws {
 /// Appends one frame from a client: FIN set, the payload masked with a
 /// fresh random key (RFC 6455 §5.3).
 fn frame_into(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
-    out.push(0x80 | opcode);
-    let len = payload.len();
-    if len < 126 {
-        // Fits in seven bits.
-        out.push(0x80 | len as u8);
-    } else if let Ok(len) = u16::try_from(len) {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&len.to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
     let mask: [u8; 4] = rand::random();
-    out.extend_from_slice(&mask);
+    push_head(out, opcode, payload.len(), Some(mask));
     out.extend(
         payload
             .iter()

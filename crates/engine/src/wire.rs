@@ -18,6 +18,7 @@ use std::task::{Context, Poll, Waker};
 
 use hyper_util::rt::TokioIo;
 use switchboard_protocol::engine::Frame;
+use switchboard_protocol::websocket;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::session::Shared;
@@ -103,22 +104,11 @@ impl Wire {
 /// payload.
 pub(crate) fn encode_frame(out: &mut Vec<u8>, frame: &Frame) {
     let (opcode, payload): (u8, &[u8]) = match frame {
-        Frame::Text(text) => (0x1, &text.as_bytes()[..]),
-        Frame::Binary(bytes) => (0x2, &bytes[..]),
+        Frame::Text(text) => (websocket::OP_TEXT, &text.as_bytes()[..]),
+        Frame::Binary(bytes) => (websocket::OP_BINARY, &bytes[..]),
     };
     out.reserve(payload.len() + 10);
-    out.push(0x80 | opcode);
-    match payload.len() {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    websocket::push_head(out, opcode, payload.len(), None);
     out.extend_from_slice(payload);
 }
 
