@@ -39,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) transports: Vec<Transport>,
     pub(crate) upgrade: bool,
     pub(crate) local_address: Option<IpAddr>,
+    /// For `https`/`wss` URLs; `None`: Mozilla's roots (`net::default_tls`).
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) auth: Option<Value>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) reconnection: bool,
@@ -59,6 +61,7 @@ impl Default for Config {
             transports: vec![Transport::Polling, Transport::WebSocket],
             upgrade: true,
             local_address: None,
+            tls: None,
             auth: None,
             query: Vec::new(),
             reconnection: true,
@@ -138,6 +141,18 @@ impl ClientBuilder {
     /// address has ports spreads them over 127.0.0.2, 127.0.0.3, ...
     pub fn local_address(mut self, address: IpAddr) -> Self {
         self.config.local_address = Some(address);
+        self
+    }
+
+    /// The TLS settings of `https://` and `wss://` connections: the roots
+    /// to trust (a private CA, a self-signed certificate), a client
+    /// certificate, protocol versions. Default: Mozilla's root
+    /// certificates, TLS 1.2 and 1.3, no client certificate. The config is
+    /// used as given; leave its ALPN protocols empty or HTTP/1.1 only, as
+    /// Engine.IO runs over HTTP/1.1. Build it with the re-exported
+    /// [`rustls`](crate::rustls) so the versions match.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.config.tls = Some(config);
         self
     }
 

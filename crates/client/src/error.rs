@@ -15,10 +15,14 @@ use serde_json::Value;
 #[non_exhaustive]
 pub enum ClientError {
     /// The URL given to [`Client::builder`](crate::Client::builder) cannot be
-    /// used: not `http://` or `ws://` (TLS is not supported), no host, a bad port.
+    /// used: not `http(s)://` or `ws(s)://`, no host, a bad port.
     InvalidUrl(String),
     /// The TCP connection could not be made or broke.
     Io(Arc<std::io::Error>),
+    /// The TLS handshake of an `https://` or `wss://` connection failed,
+    /// for example because the server's certificate is not trusted or is
+    /// not for the URL's host.
+    Tls(Arc<std::io::Error>),
     /// The server did not complete an Engine.IO handshake: an HTTP error
     /// status, a refused WebSocket upgrade, or no open packet.
     Handshake(String),
@@ -45,6 +49,7 @@ impl fmt::Display for ClientError {
         match self {
             ClientError::InvalidUrl(why) => write!(f, "invalid URL: {why}"),
             ClientError::Io(e) => write!(f, "connection failed: {e}"),
+            ClientError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             ClientError::Handshake(why) => write!(f, "handshake failed: {why}"),
             ClientError::Protocol(why) => write!(f, "protocol error from the server: {why}"),
             ClientError::ConnectRefused { message, .. } => {
@@ -60,7 +65,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::Io(e) => Some(&**e),
+            ClientError::Io(e) | ClientError::Tls(e) => Some(&**e),
             _ => None,
         }
     }

@@ -18,6 +18,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! `https://` and `wss://` URLs connect over TLS (rustls, trusting
+//! Mozilla's roots unless [`ClientBuilder::tls_config`] says otherwise).
+//!
 //! A [`Client`] is one connection (socket.io-client's `Manager`); each
 //! namespace on it is a [`Socket`]. One tokio task per connection does all
 //! the I/O and runs the handlers, which are synchronous closures called
@@ -44,4 +47,7 @@ pub use client::Client;
 pub use config::{ClientBuilder, SharedHandler, Transport};
 pub use error::{AckError, ClientError};
 pub use event::{AckReply, Event};
+/// The TLS library of `https`/`wss` connections, for
+/// [`ClientBuilder::tls_config`].
+pub use rustls;
 pub use socket::{Socket, placeholder};

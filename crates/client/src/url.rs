@@ -1,5 +1,5 @@
-//! The server URL: `http://host[:port][/namespace][?query]`, and the
-//! Engine.IO request targets built from it.
+//! The server URL: `http(s)://host[:port][/namespace][?query]` (or
+//! `ws(s)://`), and the Engine.IO request targets built from it.
 //!
 //! Parsed by hand: the client needs host, port, namespace and query, and a
 //! URL crate would be a dependency for a dozen lines.
@@ -14,6 +14,8 @@ pub(crate) struct Target {
     /// `host` or `[v6]`, without the port: for DNS and the `Host` header.
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// `https` or `wss`: TLS over the TCP connection.
+    pub(crate) tls: bool,
     /// The URL's path, `/` when it has none. Like socket.io-client, a path
     /// names the namespace, not the Engine.IO path.
     pub(crate) namespace: String,
@@ -25,10 +27,10 @@ impl Target {
     pub(crate) fn parse(url: &str) -> Result<Target, ClientError> {
         let invalid = |why: &str| ClientError::InvalidUrl(format!("{why}: {url:?}"));
         let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("no scheme"))?;
-        let default_port = match scheme.to_ascii_lowercase().as_str() {
-            "http" | "ws" => 80,
-            "https" | "wss" => return Err(invalid("TLS is not supported")),
-            _ => return Err(invalid("scheme is not http or ws")),
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "http" | "ws" => false,
+            "https" | "wss" => true,
+            _ => return Err(invalid("scheme is not http, https, ws or wss")),
         };
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (authority, path) = match rest.find('/') {
@@ -52,7 +54,7 @@ impl Target {
         }
         let port = match port {
             Some(p) => p.parse().map_err(|_| invalid("bad port"))?,
-            None => default_port,
+            None => default_port(tls),
         };
         let namespace = match path.trim_end_matches('/') {
             "" => "/".to_owned(),
@@ -61,19 +63,30 @@ impl Target {
         Ok(Target {
             host: host.to_owned(),
             port,
+            tls,
             namespace,
             query: query.to_owned(),
         })
     }
 
-    /// The `Host` header value.
+    /// The `Host` header value: without the scheme's default port, as
+    /// browsers send it (some virtual hosts match the bare name only).
     pub(crate) fn host_header(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
         } else {
-            format!("{}:{}", self.host, self.port)
+            self.host.clone()
+        };
+        if self.port == default_port(self.tls) {
+            host
+        } else {
+            format!("{host}:{}", self.port)
         }
     }
+}
+
+fn default_port(tls: bool) -> u16 {
+    if tls { 443 } else { 80 }
 }
 
 /// The request target of an Engine.IO request:
@@ -137,9 +150,25 @@ mod tests {
         let t = Target::parse("http://[::1]:8080/").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", 8080));
         assert_eq!(t.host_header(), "[::1]:8080");
+        let t = Target::parse("https://example.com/chat").unwrap();
+        assert_eq!(
+            (t.port, t.tls, t.host_header()),
+            (443, true, "example.com".to_owned())
+        );
+        let t = Target::parse("WSS://example.com:8443").unwrap();
+        assert_eq!(
+            (t.port, t.tls, t.host_header()),
+            (8443, true, "example.com:8443".to_owned())
+        );
+        let t = Target::parse("http://example.com").unwrap();
+        assert_eq!(
+            (t.port, t.tls, t.host_header()),
+            (80, false, "example.com".to_owned())
+        );
+        let t = Target::parse("https://example.com:80").unwrap();
+        assert_eq!(t.host_header(), "example.com:80");
         for bad in [
             "127.0.0.1:3000",
-            "https://x",
             "ftp://x",
             "http://:80",
             "http://x:y",

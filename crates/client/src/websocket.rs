@@ -24,14 +24,14 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf as _, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
+use crate::ClientError;
 use crate::client::Shared;
 use crate::encode::OutFrame;
+use crate::net::{self, Conn};
 use crate::url::request_target;
-use crate::{ClientError, net};
 
 /// Bytes kept free for a read into a connection's own buffer (while it
 /// holds part of a frame).
@@ -55,7 +55,7 @@ use switchboard_protocol::websocket::{
 /// An open WebSocket, client side.
 #[derive(Debug)]
 pub(crate) struct Ws {
-    stream: TcpStream,
+    stream: Conn,
     /// Bytes read and not yet taken as frames; empty (no memory) between
     /// reads that each held whole messages.
     read: BytesMut,
@@ -94,6 +94,7 @@ pub(crate) async fn open(shared: &Shared, sid: Option<&str>) -> Result<Ws, Clien
         shared.target.host_header(),
     );
     stream.write_all(request.as_bytes()).await?;
+    stream.flush().await?;
     let mut read = BytesMut::with_capacity(READ_BUFFER);
     let head_len = loop {
         if let Some(end) = find(&read, b"\r\n\r\n") {
@@ -380,6 +381,9 @@ impl Ws {
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
         self.stream.write_all(bytes).await?;
+        // TLS keeps records it could not write yet until a flush; on TCP
+        // this is free.
+        self.stream.flush().await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! `*_node`).
 #![allow(clippy::unwrap_used, reason = "test code")]
 
+#[macro_use]
 mod support;
 
 use std::time::Duration;
@@ -65,20 +66,6 @@ async fn server_transport(socket: &Socket) -> String {
         .unwrap()
         .first()
         .unwrap()
-}
-
-macro_rules! both {
-    ($scenario:ident: $switchboard:ident, $node:ident) => {
-        #[tokio::test]
-        async fn $switchboard() {
-            $scenario(Kind::Switchboard).await;
-        }
-
-        #[tokio::test]
-        async fn $node() {
-            $scenario(Kind::Node).await;
-        }
-    };
 }
 
 async fn connect_over(kind: Kind, transports: &[Transport], expected: &str) {

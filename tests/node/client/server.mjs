@@ -2,9 +2,10 @@
 // (crates/client/tests): the same event contract as the switchboard server
 // in crates/client/tests/support/servers.rs, plus connection state recovery.
 //
-// Usage: node server.mjs [PORT [recovery]]   (port 0 or nothing: a free
-// port; `recovery` turns connection state recovery on, and with it every
-// emit carries an offset as its last argument)
+// Usage: node server.mjs [PORT [recovery|plain [CERT_PEM KEY_PEM]]]
+// (port 0 or nothing: a free port; `recovery` turns connection state
+// recovery on, and with it every emit carries an offset as its last
+// argument; a certificate and key, as PEM text, serve https instead of http)
 // Prints `listening <port>` once it accepts clients; runs until killed.
 //
 // Contract, on `/`, `/admin` (which first emits `welcome`) and `/private`
@@ -24,12 +25,14 @@
 //   drop-and-miss            → closes the connection; once the server has
 //                              seen the disconnect, broadcasts missed 1, 2
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import { Server } from "socket.io";
 
 const port = Number(process.argv[2] ?? 0);
 const recovery = process.argv[3] === "recovery";
+const [cert, key] = process.argv.slice(4, 6);
 
-const http = createServer();
+const http = cert ? createTlsServer({ cert, key }) : createServer();
 const io = new Server(
   http,
   recovery

@@ -5,6 +5,24 @@
 #![allow(unreachable_pub, reason = "test harness module, not a library")]
 #![allow(dead_code, reason = "each test uses its own part of the harness")]
 
+pub mod tls;
+
+/// Two tests from one scenario taking a [`Kind`]: against switchboard and
+/// against Node.
+macro_rules! both {
+    ($scenario:ident: $switchboard:ident, $node:ident) => {
+        #[tokio::test]
+        async fn $switchboard() {
+            $scenario(Kind::Switchboard).await;
+        }
+
+        #[tokio::test]
+        async fn $node() {
+            $scenario(Kind::Node).await;
+        }
+    };
+}
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
