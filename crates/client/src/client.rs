@@ -200,7 +200,8 @@ impl Client {
     }
 
     /// Why the last session ended, when it ended with an error (a protocol
-    /// violation by the server, a broken connection).
+    /// violation by the server, a broken connection); once reconnection
+    /// has given up, why its last attempt failed.
     pub fn last_error(&self) -> Option<ClientError> {
         self.shared
             .last_error

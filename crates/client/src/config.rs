@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::handlers::Handlers;
+use crate::reconnect::ReconnectHooks;
 
 /// An event handler that many connections can share
 /// ([`ClientBuilder::on_shared`]).
@@ -45,6 +46,7 @@ pub(crate) struct Config {
     pub(crate) query: Vec<(String, String)>,
     pub(crate) reconnection: bool,
     pub(crate) reconnection_attempts: Option<u32>,
+    pub(crate) reconnect_hooks: ReconnectHooks,
     pub(crate) reconnection_delay: Duration,
     pub(crate) reconnection_delay_max: Duration,
     pub(crate) randomization_factor: f64,
@@ -66,6 +68,7 @@ impl Default for Config {
             query: Vec::new(),
             reconnection: true,
             reconnection_attempts: None,
+            reconnect_hooks: ReconnectHooks::default(),
             reconnection_delay: Duration::from_secs(1),
             reconnection_delay_max: Duration::from_secs(5),
             randomization_factor: 0.5,
@@ -275,6 +278,44 @@ impl ClientBuilder {
         handler: impl Fn(&Socket, &str) + Send + Sync + 'static,
     ) -> Self {
         self.handlers.disconnect.push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` with the attempt's number (from 1) before each
+    /// reconnection attempt (socket.io-client's `reconnect_attempt`).
+    pub fn on_reconnect_attempt(mut self, handler: impl Fn(u32) + Send + Sync + 'static) -> Self {
+        self.config.reconnect_hooks.attempt.push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` with the reason when a reconnection attempt fails
+    /// (socket.io-client's `reconnect_error`).
+    pub fn on_reconnect_error(
+        mut self,
+        handler: impl Fn(&ClientError) + Send + Sync + 'static,
+    ) -> Self {
+        self.config.reconnect_hooks.error.push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` with the number of attempts it took when a
+    /// reconnection opens a session (socket.io-client's `reconnect`); the
+    /// namespaces' [`on_connect`](Self::on_connect) follow once the server
+    /// answers their CONNECT.
+    pub fn on_reconnect(mut self, handler: impl Fn(u32) + Send + Sync + 'static) -> Self {
+        self.config
+            .reconnect_hooks
+            .reconnected
+            .push(Arc::new(handler));
+        self
+    }
+
+    /// Calls `handler` when the client gives up: the last attempt allowed
+    /// by [`reconnection_attempts`](Self::reconnection_attempts) failed
+    /// (socket.io-client's `reconnect_failed`). The connection is closed
+    /// after it, and its sockets are disconnected.
+    pub fn on_reconnect_failed(mut self, handler: impl Fn() + Send + Sync + 'static) -> Self {
+        self.config.reconnect_hooks.failed.push(Arc::new(handler));
         self
     }
 

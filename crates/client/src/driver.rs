@@ -43,8 +43,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         jitter: config.randomization_factor,
     };
     let mut receiver = Receiver::new(config.max_attachments);
+    let hooks = &config.reconnect_hooks;
+    // Attempts in this run of reconnections; 0 while none is under way.
     let mut attempts: u32 = 0;
     loop {
+        if attempts > 0 {
+            hooks.attempt(attempts);
+        }
         let opened = tokio::select! {
             // Boxed: the handshake's state (tungstenite's, hyper's) is large
             // and only needed while opening; inline it would make every
@@ -56,6 +61,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         };
         match opened {
             Ok((handshake, transport)) => {
+                if attempts > 0 {
+                    hooks.reconnected(attempts);
+                }
                 attempts = 0;
                 receiver.reset();
                 let reason = session(&shared, &mut receiver, handshake, transport).await;
@@ -81,10 +89,13 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     shared.abandon(&e);
                     break;
                 }
+                hooks.error(&e);
                 if config
                     .reconnection_attempts
                     .is_some_and(|max| attempts >= max)
                 {
+                    hooks.failed();
+                    shared.set_error(e.clone());
                     shared.abandon(&e);
                     break;
                 }

@@ -39,6 +39,7 @@ mod net;
 mod outbox;
 mod polling;
 mod receive;
+mod reconnect;
 mod socket;
 mod url;
 mod websocket;

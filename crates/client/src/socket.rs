@@ -546,9 +546,9 @@ fn fail_acks(state: &mut State) {
 
 /// Runs a user callback; a panic in it is logged and does not take the
 /// connection down with it.
-fn guard(what: &str, callback: impl FnOnce()) {
+pub(crate) fn guard(what: &str, callback: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
-        tracing::error!(handler = what, "a socket handler panicked");
+        tracing::error!(handler = what, "a handler panicked");
     }
 }
 

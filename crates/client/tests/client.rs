@@ -334,6 +334,26 @@ fn lifecycle(builder: ClientBuilder) -> (ClientBuilder, mpsc::UnboundedReceiver<
     (builder, rx)
 }
 
+/// The connection's reconnection notices, in order.
+fn reconnections(builder: ClientBuilder) -> (ClientBuilder, mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (error, reconnected, failed) = (tx.clone(), tx.clone(), tx.clone());
+    let builder = builder
+        .on_reconnect_attempt(move |n| {
+            let _ = tx.send(format!("attempt {n}"));
+        })
+        .on_reconnect_error(move |e: &ClientError| {
+            let _ = error.send(format!("error {}", matches!(e, ClientError::Io(_))));
+        })
+        .on_reconnect(move |n| {
+            let _ = reconnected.send(format!("reconnected {n}"));
+        })
+        .on_reconnect_failed(move || {
+            let _ = failed.send("failed".to_owned());
+        });
+    (builder, rx)
+}
+
 async fn server_disconnect(kind: Kind) {
     let Some(server) = Server::start(kind).await else {
         return;
@@ -391,6 +411,7 @@ async fn reconnect_after_restart(kind: Kind) {
     let addr = server.addr();
     let (builder, mut inbox) = client(&server.url(), &["hello"]);
     let (builder, mut notes) = lifecycle(builder);
+    let (builder, mut retries) = reconnections(builder);
     let socket = builder
         .transports(&[Transport::WebSocket])
         .connect()
@@ -408,6 +429,23 @@ async fn reconnect_after_restart(kind: Kind) {
     // Reconnection attempts fail until the server is back on its port.
     let server = Server::start_on(kind, addr).await.unwrap();
     assert!(next("reconnect", &mut notes).await.starts_with("connect"));
+    // Attempts numbered from 1, each failed one followed by its error,
+    // until one opens a session; the namespace's connect came after it.
+    let mut expected = 1;
+    loop {
+        assert_eq!(
+            next("an attempt", &mut retries).await,
+            format!("attempt {expected}")
+        );
+        match next("its outcome", &mut retries).await.as_str() {
+            "error true" => expected += 1,
+            done => {
+                assert_eq!(done, format!("reconnected {expected}"));
+                break;
+            }
+        }
+    }
+    assert!(retries.try_recv().is_err());
     next_named("hello", &mut inbox).await;
     // Every namespace came back.
     let (a, b): (u8, u8) = tokio::try_join!(
@@ -421,6 +459,45 @@ async fn reconnect_after_restart(kind: Kind) {
     server.stop().await;
 }
 both!(reconnect_after_restart: reconnect_after_restart_switchboard, reconnect_after_restart_node);
+
+/// With `reconnection_attempts(2)` and the server gone for good: two
+/// attempts, each failing, then the client gives up and closes.
+async fn reconnect_failed(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    let (builder, _) = client(&server.url(), &[]);
+    let (builder, mut notes) = lifecycle(builder);
+    let (builder, mut retries) = reconnections(builder);
+    let socket = builder.reconnection_attempts(2).connect().await.unwrap();
+    assert_eq!(next("connect", &mut notes).await, "connect recovered=false");
+    server.stop().await;
+    assert!(
+        next("disconnect", &mut notes)
+            .await
+            .starts_with("disconnect transport")
+    );
+    for expected in [
+        "attempt 1",
+        "error true",
+        "attempt 2",
+        "error true",
+        "failed",
+    ] {
+        assert_eq!(next(expected, &mut retries).await, expected);
+    }
+    // Given up: the connection closes and its socket stays disconnected.
+    within("the connection to close", socket.io().close_and_wait()).await;
+    assert!(!socket.connected());
+    assert!(!socket.io().is_open());
+    assert!(
+        matches!(socket.io().last_error(), Some(ClientError::Io(_))),
+        "{:?}",
+        socket.io().last_error()
+    );
+    assert!(retries.try_recv().is_err());
+}
+both!(reconnect_failed: reconnect_failed_switchboard, reconnect_failed_node);
 
 /// The server keeps the session of a dropped connection; the client
 /// reconnects with its pid and last offset and gets the broadcasts it
