@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 use serde_json::Value;
 
 use crate::handlers::Handlers;
@@ -44,6 +45,8 @@ pub(crate) struct Config {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) auth: Option<Value>,
     pub(crate) query: Vec<(String, String)>,
+    /// Sent with every HTTP request; never a header the protocol sets.
+    pub(crate) extra_headers: HeaderMap,
     pub(crate) reconnection: bool,
     pub(crate) reconnection_attempts: Option<u32>,
     pub(crate) reconnect_hooks: ReconnectHooks,
@@ -66,6 +69,7 @@ impl Default for Config {
             tls: None,
             auth: None,
             query: Vec::new(),
+            extra_headers: HeaderMap::new(),
             reconnection: true,
             reconnection_attempts: None,
             reconnect_hooks: ReconnectHooks::default(),
@@ -170,6 +174,22 @@ impl ClientBuilder {
     /// Adds a query parameter to every Engine.IO request.
     pub fn query(mut self, key: &str, value: &str) -> Self {
         self.config.query.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Adds a header to every HTTP request of the connection: the polling
+    /// GETs and POSTs and the WebSocket upgrade (socket.io-client's
+    /// `extraHeaders`), for example an `Authorization` or `Cookie` that a
+    /// gateway in front of the server checks. Called again with the same
+    /// name, it adds another value. The headers the protocol itself sets
+    /// (`Host`, `Connection`, `Upgrade`, `Content-Type`, `Content-Length`,
+    /// `Transfer-Encoding` and `Sec-WebSocket-*`) are ignored here: a second
+    /// value of one of those would make the request invalid. The types are
+    /// the re-exported [`http`](crate::http) crate's.
+    pub fn extra_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if !set_by_the_protocol(&name) {
+            self.config.extra_headers.append(name, value);
+        }
         self
     }
 
@@ -330,6 +350,19 @@ impl ClientBuilder {
     }
 }
 
+fn set_by_the_protocol(name: &HeaderName) -> bool {
+    [
+        header::HOST,
+        header::CONNECTION,
+        header::UPGRADE,
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+    ]
+    .contains(name)
+        || name.as_str().starts_with("sec-websocket-")
+}
+
 /// `admin` → `/admin`; `/admin/` stays as given by the server's rules, with
 /// only a missing leading slash added.
 pub(crate) fn normalize_namespace(namespace: &str) -> String {
@@ -337,5 +370,36 @@ pub(crate) fn normalize_namespace(namespace: &str) -> String {
         namespace.to_owned()
     } else {
         format!("/{namespace}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_headers_leave_out_the_protocols_own() {
+        let value = HeaderValue::from_static("v");
+        let mut builder = ClientBuilder::new("http://x");
+        for name in [
+            header::HOST,
+            header::CONNECTION,
+            header::UPGRADE,
+            header::CONTENT_TYPE,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::SEC_WEBSOCKET_KEY,
+            header::SEC_WEBSOCKET_VERSION,
+            header::SEC_WEBSOCKET_EXTENSIONS,
+            header::AUTHORIZATION,
+            header::COOKIE,
+        ] {
+            builder = builder.extra_header(name, value.clone());
+        }
+        builder = builder.extra_header(header::COOKIE, HeaderValue::from_static("w"));
+        let kept = &builder.config.extra_headers;
+        let names: Vec<&str> = kept.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["authorization", "cookie"]);
+        assert_eq!(kept.get_all(header::COOKIE).iter().count(), 2);
     }
 }

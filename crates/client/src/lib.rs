@@ -48,6 +48,8 @@ pub use client::Client;
 pub use config::{ClientBuilder, SharedHandler, Transport};
 pub use error::{AckError, ClientError};
 pub use event::{AckReply, Event};
+/// The HTTP types of [`ClientBuilder::extra_header`].
+pub use http;
 /// The TLS library of `https`/`wss` connections, for
 /// [`ClientBuilder::tls_config`].
 pub use rustls;

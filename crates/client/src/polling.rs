@@ -68,6 +68,9 @@ async fn send(
         .method(method)
         .uri(target)
         .header(header::HOST, shared.target.host_header());
+    for (name, value) in &shared.config.extra_headers {
+        request = request.header(name, value);
+    }
     if is_post {
         request = request.header(header::CONTENT_TYPE, "text/plain;charset=UTF-8");
     }

@@ -88,12 +88,21 @@ pub(crate) async fn open(shared: &Shared, sid: Option<&str>) -> Result<Ws, Clien
         &shared.config.query,
     );
     let key = generate_key();
-    let request = format!(
+    let mut request = format!(
         "GET {target} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n",
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n",
         shared.target.host_header(),
-    );
-    stream.write_all(request.as_bytes()).await?;
+    )
+    .into_bytes();
+    // Values are bytes (not always UTF-8); `HeaderValue` holds no CR or LF.
+    for (name, value) in &shared.config.extra_headers {
+        request.extend_from_slice(name.as_str().as_bytes());
+        request.extend_from_slice(b": ");
+        request.extend_from_slice(value.as_bytes());
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"\r\n");
+    stream.write_all(&request).await?;
     stream.flush().await?;
     let mut read = BytesMut::with_capacity(READ_BUFFER);
     let head_len = loop {

@@ -2,10 +2,12 @@
 // (crates/client/tests): the same event contract as the switchboard server
 // in crates/client/tests/support/servers.rs, plus connection state recovery.
 //
-// Usage: node server.mjs [PORT [recovery|plain [CERT_PEM KEY_PEM]]]
+// Usage: node server.mjs [PORT [recovery|plain|gated [CERT_PEM KEY_PEM]]]
 // (port 0 or nothing: a free port; `recovery` turns connection state
 // recovery on, and with it every emit carries an offset as its last
-// argument; a certificate and key, as PEM text, serve https instead of http)
+// argument; `gated` refuses (400, by an engine middleware) every HTTP
+// request and upgrade without the header `x-gate: open`; a certificate and
+// key, as PEM text, serve https instead of http)
 // Prints `listening <port>` once it accepts clients; runs until killed.
 //
 // Contract, on `/`, `/admin` (which first emits `welcome`) and `/private`
@@ -18,6 +20,7 @@
 //   never ...                → never acknowledged
 //   transport, ack           → ack(name of the transport in use)
 //   auth, ack                → ack(handshake auth)
+//   header name, ack         → ack(the opening request's header `name`, or null)
 //   disconnect-me            → socket.disconnect()
 //   close-transport          → closes the connection (the client reconnects)
 //   tick n                   → io.emit("tick", n): a broadcast, carrying an
@@ -30,6 +33,7 @@ import { Server } from "socket.io";
 
 const port = Number(process.argv[2] ?? 0);
 const recovery = process.argv[3] === "recovery";
+const gated = process.argv[3] === "gated";
 const [cert, key] = process.argv.slice(4, 6);
 
 const http = cert ? createTlsServer({ cert, key }) : createServer();
@@ -39,6 +43,13 @@ const io = new Server(
     ? { connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: true } }
     : {},
 );
+
+if (gated) {
+  // Engine middlewares run for every request, the upgrade included.
+  io.engine.use((req, _res, next) => {
+    next(req.headers["x-gate"] === "open" ? undefined : new Error("gate closed"));
+  });
+}
 
 function contract(socket) {
   socket.on("echo", (...args) => {
@@ -57,6 +68,7 @@ function contract(socket) {
   socket.on("never", () => {});
   socket.on("transport", (ack) => ack(socket.conn.transport.name));
   socket.on("auth", (ack) => ack(socket.handshake.auth));
+  socket.on("header", (name, ack) => ack(socket.handshake.headers[name] ?? null));
   socket.on("disconnect-me", () => socket.disconnect());
   socket.on("close-transport", () => socket.conn.close());
   socket.on("tick", (n) => io.emit("tick", n));

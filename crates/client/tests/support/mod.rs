@@ -78,20 +78,34 @@ impl Server {
         Server::launch(kind, addr, false).await
     }
 
+    /// Behind a gate that refuses every HTTP request and upgrade without
+    /// the header `x-gate: open` (an HTTP error status).
+    pub async fn start_gated(kind: Kind) -> Option<Server> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Some(match kind {
+            Kind::Switchboard => Server::Switchboard(SwitchboardServer::start_gated(addr).await),
+            Kind::Node => Server::node(addr, "gated").await?,
+        })
+    }
+
     async fn launch(kind: Kind, addr: SocketAddr, recovery: bool) -> Option<Server> {
         Some(match kind {
             Kind::Switchboard => {
                 Server::Switchboard(SwitchboardServer::start(addr, recovery).await)
             }
-            Kind::Node => {
-                let node = switchboard_testkit::Node::package("tests/node")?;
-                let port = addr.port().to_string();
-                let mode = if recovery { "recovery" } else { "plain" };
-                let mut script = node.start("client/server.mjs", &[&port, mode]);
-                let port: u16 = script.line_starting("listening ").await.parse().unwrap();
-                Server::Node(Box::new(script), SocketAddr::from(([127, 0, 0, 1], port)))
-            }
+            Kind::Node => Server::node(addr, if recovery { "recovery" } else { "plain" }).await?,
         })
+    }
+
+    async fn node(addr: SocketAddr, mode: &str) -> Option<Server> {
+        let node = switchboard_testkit::Node::package("tests/node")?;
+        let port = addr.port().to_string();
+        let mut script = node.start("client/server.mjs", &[&port, mode]);
+        let port: u16 = script.line_starting("listening ").await.parse().unwrap();
+        Some(Server::Node(
+            Box::new(script),
+            SocketAddr::from(([127, 0, 0, 1], port)),
+        ))
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -125,18 +139,45 @@ pub struct SwitchboardServer {
 
 impl SwitchboardServer {
     pub async fn start(addr: SocketAddr, recovery: bool) -> SwitchboardServer {
+        SwitchboardServer::launch(addr, recovery, false).await
+    }
+
+    /// Behind a gate, as a gateway in front of a server would be: any
+    /// request without `x-gate: open` (a polling GET or POST, the WebSocket
+    /// upgrade) is sent to a path the server does not serve, so it is
+    /// answered 404 and never reaches Socket.IO.
+    pub async fn start_gated(addr: SocketAddr) -> SwitchboardServer {
+        SwitchboardServer::launch(addr, false, true).await
+    }
+
+    async fn launch(addr: SocketAddr, recovery: bool, gated: bool) -> SwitchboardServer {
         let io = contract_io(recovery);
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let served = io.clone();
-        let task = tokio::spawn(async move {
-            served
-                .serve(listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let stopped = async {
+            let _ = stopped.await;
+        };
+        let task = if gated {
+            let inner = io.service();
+            let gate = tower::service_fn(move |mut request: http::Request<_>| {
+                if request.headers().get("x-gate").is_none_or(|v| v != "open") {
+                    *request.uri_mut() = http::Uri::from_static("/refused-by-the-gate");
+                }
+                tower::ServiceExt::oneshot(inner.clone(), request)
+            });
+            let engine = io.engine().clone();
+            tokio::spawn(switchboard_engine::serve(
+                listener,
+                gate,
+                engine,
+                switchboard_engine::ServeConfig::default(),
+                stopped,
+            ))
+        } else {
+            tokio::spawn(async move { served.serve(listener, stopped).await })
+        };
         SwitchboardServer {
             addr,
             io,
@@ -228,6 +269,14 @@ fn contract(socket: &Socket) {
     socket.on("auth", |socket: Socket, event: Event<()>| async move {
         event.ack.unwrap().send(socket.auth()).unwrap();
     });
+    socket.on(
+        "header",
+        |socket: Socket, event: Event<(String,)>| async move {
+            let headers = socket.handshake().headers;
+            let value = headers.get(&event.data.0).and_then(|v| v.to_str().ok());
+            event.ack.unwrap().send(&value).unwrap();
+        },
+    );
     socket.on("disconnect-me", |socket: Socket, _: Event<()>| async move {
         socket.disconnect();
     });
