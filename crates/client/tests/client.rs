@@ -16,7 +16,7 @@ use switchboard_client::{
 };
 use tokio::sync::mpsc;
 
-use support::{GUARD, Kind, Server, next, within};
+use support::{GUARD, Kind, Server, next, until_transport, within};
 
 /// What a handler saw: the event's name, its arguments' JSON, attachments.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,16 +58,6 @@ async fn next_named(what: &str, inbox: &mut Inbox) -> Seen {
     seen
 }
 
-/// The transport the server sees for this socket.
-async fn server_transport(socket: &Socket) -> String {
-    socket
-        .emit_with_ack_raw("transport", &(), Vec::new(), GUARD)
-        .await
-        .unwrap()
-        .first()
-        .unwrap()
-}
-
 async fn connect_over(kind: Kind, transports: &[Transport], expected: &str) {
     let Some(server) = Server::start(kind).await else {
         return;
@@ -83,15 +73,7 @@ async fn connect_over(kind: Kind, transports: &[Transport], expected: &str) {
         .await
         .unwrap();
     assert_eq!(echoed, json!({"a": [1, "é"]}));
-    if expected == "websocket" && transports.contains(&Transport::Polling) {
-        // The upgrade finishes in the background; each round trip is an
-        // event to wait on, bounded by the guard.
-        within("the upgrade", async {
-            while server_transport(&socket).await != "websocket" {}
-        })
-        .await;
-    }
-    assert_eq!(server_transport(&socket).await, expected);
+    until_transport(&socket, expected).await;
     let mine = socket.io().transport().unwrap();
     assert_eq!(mine.as_str(), expected);
     // Still works after the upgrade, on the same session.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use switchboard_client::http::{HeaderName, HeaderValue};
 use switchboard_client::{Client, ClientBuilder, ClientError, Socket, Transport};
 
-use support::{GUARD, Kind, Server, within};
+use support::{GUARD, Kind, Server, until_transport};
 
 fn with_headers(url: &str) -> ClientBuilder {
     Client::builder(url)
@@ -35,15 +35,6 @@ fn with_headers(url: &str) -> ClientBuilder {
 async fn header(socket: &Socket, name: &str) -> Value {
     socket
         .emit_with_ack_raw("header", &(name,), Vec::new(), GUARD)
-        .await
-        .unwrap()
-        .first()
-        .unwrap()
-}
-
-async fn transport(socket: &Socket) -> String {
-    socket
-        .emit_with_ack_raw("transport", &(), Vec::new(), GUARD)
         .await
         .unwrap()
         .first()
@@ -75,10 +66,7 @@ async fn through_the_gate(kind: Kind) {
         } else {
             "polling"
         };
-        within("the transport the client asked for", async {
-            while transport(&socket).await != expected {}
-        })
-        .await;
+        until_transport(&socket, expected).await;
         for n in 0..20 {
             let echoed: u32 = socket.emit_with_ack("echo", &n).await.unwrap();
             assert_eq!(echoed, n);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use switchboard_client::{Client, ClientError, Transport, placeholder};
 
 use support::tls::{Certificate, TlsServer};
-use support::{GUARD, Kind, within};
+use support::{GUARD, Kind, until_transport};
 
 /// The contract's round trips over TLS: JSON and a binary attachment large
 /// enough to span several TLS records, then the transport both ends use.
@@ -42,23 +42,7 @@ async fn round_trips(kind: Kind, transports: &[Transport], expected: &str) {
         .await
         .unwrap();
     assert_eq!(reply.binary(), [big]);
-    let transport = || async {
-        socket
-            .emit_with_ack_raw("transport", &(), Vec::new(), GUARD)
-            .await
-            .unwrap()
-            .first::<String>()
-            .unwrap()
-    };
-    if expected == "websocket" && transports.contains(&Transport::Polling) {
-        // The upgrade finishes in the background; each round trip is an
-        // event to wait on, bounded by the guard.
-        within("the upgrade over TLS", async {
-            while transport().await != "websocket" {}
-        })
-        .await;
-    }
-    assert_eq!(transport().await, expected);
+    until_transport(&socket, expected).await;
     assert_eq!(socket.io().transport().unwrap().as_str(), expected);
     socket.disconnect().await;
     server.stop().await;

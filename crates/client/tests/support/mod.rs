@@ -41,6 +41,27 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     switchboard_testkit::within(GUARD, what, future).await
 }
 
+/// The transport the server sees for this client socket (the contract's
+/// `transport` event).
+pub async fn server_transport(socket: &switchboard_client::Socket) -> String {
+    socket
+        .emit_with_ack_raw("transport", &(), Vec::new(), GUARD)
+        .await
+        .unwrap()
+        .first()
+        .unwrap()
+}
+
+/// Waits until the server sees `expected` for this socket: an upgrade
+/// finishes in the background, and each round trip is an event to wait
+/// on, bounded by the guard.
+pub async fn until_transport(socket: &switchboard_client::Socket, expected: &str) {
+    within("the server to see the expected transport", async {
+        while server_transport(socket).await != expected {}
+    })
+    .await;
+}
+
 pub async fn next<T>(what: &str, rx: &mut mpsc::UnboundedReceiver<T>) -> T {
     within(what, rx.recv())
         .await
