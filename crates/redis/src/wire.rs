@@ -11,7 +11,7 @@ use bytes::Bytes;
 use rmpv::Value as Pack;
 use serde_json::{Map, Value as Json, json};
 use switchboard::{BroadcastFlags, BroadcastOptions, PacketParts, Room};
-use switchboard_protocol::socket::{PacketType, json_to_msgpack, msgpack_to_json};
+use switchboard_protocol::socket::{PacketType, json_to_msgpack, msgpack_to_json, read_notepack};
 
 /// Deepest nesting accepted in a message, as for client packets.
 const MAX_DEPTH: usize = 128;
@@ -210,39 +210,15 @@ pub(crate) fn decode_broadcast(bytes: &[u8]) -> Result<Broadcast, Garbage> {
     })
 }
 
-/// MessagePack to JSON with placeholders; Node's `undefined` (notepack's
-/// fixext 1 of type 0) dropped first, so it is not taken for binary.
+/// MessagePack to JSON with placeholders, read as notepack writes it (so
+/// Node's `undefined` is left out, not taken for binary).
 fn decode_msgpack(bytes: &[u8]) -> Result<(Json, Vec<Bytes>), Garbage> {
-    let mut reader = bytes;
-    // rmpv spends two units of depth per array or map level.
-    let value = rmpv::decode::read_value_with_max_depth(&mut reader, 2 * MAX_DEPTH)
-        .map_err(|_| Garbage("not MessagePack"))?;
-    if !reader.is_empty() {
-        return Err(Garbage("bytes after the MessagePack value"));
-    }
+    let value = read_notepack(bytes, MAX_DEPTH)
+        .ok_or(Garbage("not one MessagePack value, or nested too deep"))?;
     let mut attachments = Vec::new();
-    let json = msgpack_to_json(without_undefined(value), &mut attachments)
+    let json = msgpack_to_json(value, &mut attachments)
         .map_err(|_| Garbage("MessagePack value has no JSON form"))?;
     Ok((json, attachments))
-}
-
-fn is_undefined(value: &Pack) -> bool {
-    matches!(value, Pack::Ext(0, data) if data.as_slice() == [0])
-}
-
-fn without_undefined(value: Pack) -> Pack {
-    match value {
-        v if is_undefined(&v) => Pack::Nil,
-        Pack::Array(items) => Pack::Array(items.into_iter().map(without_undefined).collect()),
-        Pack::Map(entries) => Pack::Map(
-            entries
-                .into_iter()
-                .filter(|(_, v)| !is_undefined(v))
-                .map(|(k, v)| (k, without_undefined(v)))
-                .collect(),
-        ),
-        v => v,
-    }
 }
 
 /// The packet object, its placeholders renumbered to its own attachments

@@ -8,6 +8,7 @@
 mod binary;
 mod error;
 mod msgpack;
+mod notepack;
 mod packet;
 
 pub use binary::{Assembly, placeholder_json};
@@ -15,4 +16,5 @@ pub use error::SocketDecodeError;
 pub use msgpack::{
     decode_msgpack, encode_msgpack, to_json as msgpack_to_json, to_pack as json_to_msgpack,
 };
+pub use notepack::read_notepack;
 pub use packet::{Limits, Packet, PacketType, RESERVED_EVENTS, encode_packet};

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use rmpv::Value as Pack;
 use serde_json::{Map, Number, Value as Json};
 
+use super::notepack::read_notepack;
 use super::packet::{check_payload, depth_within};
 use super::{Packet, PacketType, SocketDecodeError};
 use crate::Str;
@@ -23,12 +24,8 @@ pub fn decode_msgpack(
     max_attachments: usize,
 ) -> Result<(Packet, Vec<Bytes>), SocketDecodeError> {
     let invalid = SocketDecodeError::InvalidPayload;
-    let mut reader = bytes;
-    let value = rmpv::decode::read_value_with_max_depth(&mut reader, MAX_DEPTH)
-        .map_err(|_| invalid.clone())?;
-    if !reader.is_empty() {
-        return Err(invalid);
-    }
+    // One level more than the data's bound: the packet's own map.
+    let value = read_notepack(bytes, MAX_DEPTH + 1).ok_or(invalid.clone())?;
     let Pack::Map(entries) = value else {
         return Err(invalid);
     };
@@ -104,7 +101,7 @@ pub fn to_json(value: Pack, attachments: &mut Vec<Bytes>) -> Result<Json, Socket
         Pack::F32(f) => Number::from_f64(f64::from(f)).map_or(Json::Null, Json::Number),
         Pack::F64(f) => Number::from_f64(f).map_or(Json::Null, Json::Number),
         Pack::String(s) => Json::String(s.into_str().ok_or(invalid)?),
-        Pack::Binary(b) | Pack::Ext(_, b) => {
+        Pack::Binary(b) => {
             let num = attachments.len();
             attachments.push(Bytes::from(b));
             let mut placeholder = Map::new();
@@ -112,6 +109,11 @@ pub fn to_json(value: Pack, attachments: &mut Vec<Bytes>) -> Result<Json, Socket
             placeholder.insert("num".to_owned(), Json::from(num));
             Json::Object(placeholder)
         }
+        // An extension notepack does not know: it reads `[type, Buffer]`.
+        Pack::Ext(kind, b) => Json::Array(vec![
+            Json::from(kind),
+            to_json(Pack::Binary(b), attachments)?,
+        ]),
         Pack::Array(items) => Json::Array(
             items
                 .into_iter()
