@@ -226,7 +226,7 @@ impl Shared {
     fn attach(&self, socket: Socket) {
         let mut namespaces = self.namespaces();
         if namespaces.open {
-            self.outbox.push_text(socket.connect_packet());
+            self.outbox.push(socket.connect_packet());
         }
         namespaces.sockets.push(socket);
         self.changed();
@@ -345,7 +345,7 @@ impl Shared {
         self.outbox.clear();
         namespaces.open = true;
         for socket in &namespaces.sockets {
-            self.outbox.push_text(socket.connect_packet());
+            self.outbox.push(socket.connect_packet());
         }
     }
 

@@ -34,6 +34,20 @@ impl Transport {
     }
 }
 
+/// How Socket.IO packets are written on the wire. Client and server must
+/// use the same one, as in Node, where it is an option of both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Parser {
+    /// The default Socket.IO parser (`socket.io-parser`): JSON text, each
+    /// binary value sent as an attachment after its packet.
+    #[default]
+    Json,
+    /// `socket.io-msgpack-parser`: each packet one MessagePack binary
+    /// message, binary values inline.
+    MsgPack,
+}
+
 /// Settings shared by every namespace of one connection; fixed at connect.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -59,6 +73,7 @@ pub(crate) struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_message_size: usize,
     pub(crate) max_attachments: usize,
+    pub(crate) parser: Parser,
 }
 
 impl Default for Config {
@@ -82,6 +97,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(20),
             max_message_size: 64 << 20,
             max_attachments: 10,
+            parser: Parser::Json,
         }
     }
 }
@@ -247,9 +263,18 @@ impl ClientBuilder {
         self
     }
 
-    /// Most binary attachments one received packet may announce. Default 10.
+    /// Most binary attachments one received packet may announce (with
+    /// [`Parser::MsgPack`]: binary values one packet may hold). Default 10.
     pub fn max_attachments(mut self, count: usize) -> Self {
         self.config.max_attachments = count;
+        self
+    }
+
+    /// The packet format: the server's must be the same. Default
+    /// [`Parser::Json`]; [`Parser::MsgPack`] for a server using
+    /// `socket.io-msgpack-parser`.
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.parser = parser;
         self
     }
 

@@ -42,7 +42,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         max: config.reconnection_delay_max,
         jitter: config.randomization_factor,
     };
-    let mut receiver = Receiver::new(config.max_attachments);
+    let mut receiver = Receiver::new(config.max_attachments, config.parser);
     let hooks = &config.reconnect_hooks;
     // Attempts in this run of reconnections; 0 while none is under way.
     let mut attempts: u32 = 0;

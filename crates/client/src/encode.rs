@@ -1,11 +1,12 @@
-//! Outgoing Socket.IO packets, encoded straight into the Engine.IO text
-//! they travel in (`4` + the packet), with their attachments.
+//! Outgoing Socket.IO packets, encoded straight into the Engine.IO message
+//! they travel in: with the JSON parser the text `4` + the packet, followed
+//! by its attachments; with the msgpack parser one binary message.
 
 use bytes::Bytes;
 use serde::Serialize;
-use switchboard_protocol::socket::{PacketType, RESERVED_EVENTS, encode_packet};
+use switchboard_protocol::socket::{PacketType, RESERVED_EVENTS, encode_msgpack, encode_packet};
 
-use crate::ClientError;
+use crate::{ClientError, Parser};
 
 /// One Engine.IO message as the client sends it. Text stays a `String` so a
 /// WebSocket frame is made from it without checking its UTF-8 again.
@@ -18,8 +19,21 @@ pub(crate) enum OutFrame {
 /// An encoded packet and the attachments that follow it.
 #[derive(Debug)]
 pub(crate) struct Outgoing {
-    pub(crate) text: String,
+    /// The packet's own message: text with the JSON parser, binary with
+    /// msgpack.
+    pub(crate) first: OutFrame,
+    /// Attachments (JSON parser only: msgpack carries binary inline).
     pub(crate) binary: Vec<Bytes>,
+}
+
+impl Outgoing {
+    /// An Engine.IO text message with nothing after it.
+    pub(crate) fn text(text: String) -> Outgoing {
+        Outgoing {
+            first: OutFrame::Text(text),
+            binary: Vec::new(),
+        }
+    }
 }
 
 /// How the user's value becomes the argument list.
@@ -33,6 +47,7 @@ pub(crate) enum Args {
 
 /// An EVENT (or BINARY_EVENT when `binary` is not empty) for `nsp`.
 pub(crate) fn event<T: Serialize + ?Sized>(
+    parser: Parser,
     nsp: &str,
     id: Option<u64>,
     name: &str,
@@ -50,11 +65,12 @@ pub(crate) fn event<T: Serialize + ?Sized>(
     } else {
         PacketType::BinaryEvent
     };
-    encode(kind, nsp, id, Some(name), value, args, binary)
+    encode(parser, kind, nsp, id, Some(name), value, args, binary)
 }
 
 /// An ACK (or BINARY_ACK) answering `id`.
 pub(crate) fn ack<T: Serialize + ?Sized>(
+    parser: Parser,
     nsp: &str,
     id: u64,
     value: &T,
@@ -66,10 +82,15 @@ pub(crate) fn ack<T: Serialize + ?Sized>(
     } else {
         PacketType::BinaryAck
     };
-    encode(kind, nsp, Some(id), None, value, args, binary)
+    encode(parser, kind, nsp, Some(id), None, value, args, binary)
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one private function behind event and ack"
+)]
 fn encode<T: Serialize + ?Sized>(
+    parser: Parser,
     kind: PacketType,
     nsp: &str,
     id: Option<u64>,
@@ -80,11 +101,14 @@ fn encode<T: Serialize + ?Sized>(
 ) -> Result<Outgoing, ClientError> {
     let invalid = |e: serde_json::Error| ClientError::InvalidArgs(e.to_string());
     let mut head = String::with_capacity(48 + name.map_or(0, str::len));
-    head.push('4');
-    encode_packet(&mut head, kind, nsp, id, binary.len(), None);
+    if parser == Parser::Json {
+        head.push('4');
+        encode_packet(&mut head, kind, nsp, id, binary.len(), None);
+    }
     // serde_json writes bytes; building in a Vec and checking the UTF-8 once
     // at the end is cheaper than a second String per argument.
     let mut buf = head.into_bytes();
+    let data_at = buf.len();
     if let Some(name) = name {
         buf.push(b'[');
         serde_json::to_writer(&mut buf, name).map_err(invalid)?;
@@ -122,22 +146,55 @@ fn encode<T: Serialize + ?Sized>(
     }
     let text = String::from_utf8(buf)
         .map_err(|_| ClientError::InvalidArgs("serialised to invalid UTF-8".to_owned()))?;
-    Ok(Outgoing { text, binary })
+    Ok(match parser {
+        Parser::Json => Outgoing {
+            first: OutFrame::Text(text),
+            binary,
+        },
+        // Through the same JSON text as the default parser, so placeholders
+        // mean the same in both and one tested conversion puts the binary
+        // values inline. The extra parse only costs msgpack users.
+        Parser::MsgPack => msgpack(kind, nsp, id, Some(&text[data_at..]), &binary),
+    })
+}
+
+fn msgpack(
+    kind: PacketType,
+    nsp: &str,
+    id: Option<u64>,
+    data: Option<&str>,
+    binary: &[Bytes],
+) -> Outgoing {
+    let bytes = encode_msgpack(kind, nsp, id, data, binary);
+    Outgoing {
+        first: OutFrame::Binary(Bytes::from(bytes)),
+        binary: Vec::new(),
+    }
 }
 
 /// A CONNECT for `nsp` with its auth payload.
-pub(crate) fn connect(nsp: &str, auth: Option<&serde_json::Value>) -> String {
-    let mut out = String::from("4");
+pub(crate) fn connect(parser: Parser, nsp: &str, auth: Option<&serde_json::Value>) -> Outgoing {
     let data = auth.map(|a| a.to_string());
-    encode_packet(&mut out, PacketType::Connect, nsp, None, 0, data.as_deref());
-    out
+    match parser {
+        Parser::Json => {
+            let mut out = String::from("4");
+            encode_packet(&mut out, PacketType::Connect, nsp, None, 0, data.as_deref());
+            Outgoing::text(out)
+        }
+        Parser::MsgPack => msgpack(PacketType::Connect, nsp, None, data.as_deref(), &[]),
+    }
 }
 
 /// A DISCONNECT for `nsp`.
-pub(crate) fn disconnect(nsp: &str) -> String {
-    let mut out = String::from("4");
-    encode_packet(&mut out, PacketType::Disconnect, nsp, None, 0, None);
-    out
+pub(crate) fn disconnect(parser: Parser, nsp: &str) -> Outgoing {
+    match parser {
+        Parser::Json => {
+            let mut out = String::from("4");
+            encode_packet(&mut out, PacketType::Disconnect, nsp, None, 0, None);
+            Outgoing::text(out)
+        }
+        Parser::MsgPack => msgpack(PacketType::Disconnect, nsp, None, None, &[]),
+    }
 }
 
 #[cfg(test)]
@@ -147,13 +204,21 @@ mod tests {
     use super::*;
 
     fn text(r: Result<Outgoing, ClientError>) -> String {
-        r.unwrap().text
+        match r.unwrap().first {
+            OutFrame::Text(text) => text,
+            OutFrame::Binary(_) => panic!("binary from the JSON parser"),
+        }
+    }
+
+    fn json(o: Outgoing) -> String {
+        text(Ok(o))
     }
 
     #[test]
     fn events() {
         assert_eq!(
             text(event(
+                Parser::Json,
                 "/",
                 None,
                 "chat",
@@ -165,6 +230,7 @@ mod tests {
         );
         assert_eq!(
             text(event(
+                Parser::Json,
                 "/admin",
                 Some(7),
                 "x",
@@ -175,15 +241,27 @@ mod tests {
             r#"42/admin,7["x",1,"two"]"#
         );
         assert_eq!(
-            text(event("/", None, "x", &json!([]), Args::Many, vec![])),
+            text(event(
+                Parser::Json,
+                "/",
+                None,
+                "x",
+                &json!([]),
+                Args::Many,
+                vec![]
+            )),
             r#"42["x"]"#
         );
         assert_eq!(
-            text(event("/", None, "x", &(), Args::Many, vec![])),
+            text(event(Parser::Json, "/", None, "x", &(), Args::Many, vec![])),
             r#"42["x"]"#
         );
-        assert_eq!(text(ack("/", 1, &(), Args::Many, vec![])), "431[]");
+        assert_eq!(
+            text(ack(Parser::Json, "/", 1, &(), Args::Many, vec![])),
+            "431[]"
+        );
         let bin = event(
+            Parser::Json,
             "/",
             Some(1),
             "up",
@@ -192,26 +270,90 @@ mod tests {
             vec![Bytes::from_static(b"\x01")],
         )
         .unwrap();
-        assert_eq!(bin.text, r#"451-1["up",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(
+            bin.first,
+            OutFrame::Text(r#"451-1["up",{"_placeholder":true,"num":0}]"#.to_owned())
+        );
+        assert_eq!(bin.binary, [Bytes::from_static(b"\x01")]);
         assert!(matches!(
-            event("/", None, "x", &json!({}), Args::Many, vec![]),
+            event(Parser::Json, "/", None, "x", &json!({}), Args::Many, vec![]),
             Err(ClientError::InvalidArgs(_))
         ));
         assert!(matches!(
-            event("/", None, "disconnect", &1, Args::One, vec![]),
+            event(Parser::Json, "/", None, "disconnect", &1, Args::One, vec![]),
             Err(ClientError::InvalidArgs(_))
         ));
     }
 
     #[test]
     fn acks_and_control() {
-        assert_eq!(text(ack("/", 3, &"ok", Args::One, vec![])), r#"433["ok"]"#);
         assert_eq!(
-            text(ack("/n", 3, &(1, 2), Args::Many, vec![])),
+            text(ack(Parser::Json, "/", 3, &"ok", Args::One, vec![])),
+            r#"433["ok"]"#
+        );
+        assert_eq!(
+            text(ack(Parser::Json, "/n", 3, &(1, 2), Args::Many, vec![])),
             r#"43/n,3[1,2]"#
         );
-        assert_eq!(connect("/", None), "40");
-        assert_eq!(connect("/a", Some(&json!({"t": 1}))), r#"40/a,{"t":1}"#);
-        assert_eq!(disconnect("/a"), "41/a,");
+        assert_eq!(json(connect(Parser::Json, "/", None)), "40");
+        assert_eq!(
+            json(connect(Parser::Json, "/a", Some(&json!({"t": 1})))),
+            r#"40/a,{"t":1}"#
+        );
+        assert_eq!(json(disconnect(Parser::Json, "/a")), "41/a,");
+    }
+
+    /// The msgpack parser's packets, read back by the protocol crate's
+    /// decoder (the server's): the same packet as the JSON one, binary
+    /// inline and no binary packet types.
+    #[test]
+    fn msgpack_packets() {
+        let decode = |o: Outgoing| {
+            assert!(o.binary.is_empty(), "msgpack sends no attachments");
+            let OutFrame::Binary(bytes) = o.first else {
+                panic!("text from the msgpack parser");
+            };
+            switchboard_protocol::socket::decode_msgpack(&bytes, 10).unwrap()
+        };
+        let blob = Bytes::from_static(b"\x00\xff");
+        let (packet, binary) = decode(
+            event(
+                Parser::MsgPack,
+                "/admin",
+                Some(3),
+                "up",
+                &json!(["a", {"_placeholder": true, "num": 0}]),
+                Args::Many,
+                vec![blob.clone()],
+            )
+            .unwrap(),
+        );
+        assert_eq!(packet.kind, PacketType::Event);
+        assert_eq!(&*packet.nsp, "/admin");
+        assert_eq!(packet.id, Some(3));
+        assert_eq!(packet.event.as_deref(), Some("up"));
+        assert_eq!(
+            packet.data.as_deref(),
+            Some(r#"["up","a",{"_placeholder":true,"num":0}]"#)
+        );
+        assert_eq!(binary, [blob]);
+
+        let (packet, binary) =
+            decode(ack(Parser::MsgPack, "/", 9, &"ok", Args::One, vec![]).unwrap());
+        assert_eq!(
+            (packet.kind, packet.id, packet.data.as_deref()),
+            (PacketType::Ack, Some(9), Some(r#"["ok"]"#))
+        );
+        assert!(binary.is_empty());
+
+        let (packet, _) = decode(connect(Parser::MsgPack, "/a", Some(&json!({"t": 1}))));
+        assert_eq!(
+            (packet.kind, &*packet.nsp, packet.data.as_deref()),
+            (PacketType::Connect, "/a", Some(r#"{"t":1}"#))
+        );
+        let (packet, _) = decode(connect(Parser::MsgPack, "/", None));
+        assert_eq!((packet.kind, packet.data), (PacketType::Connect, None));
+        let (packet, _) = decode(disconnect(Parser::MsgPack, "/a"));
+        assert_eq!((packet.kind, &*packet.nsp), (PacketType::Disconnect, "/a"));
     }
 }

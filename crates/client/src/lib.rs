@@ -45,7 +45,7 @@ mod url;
 mod websocket;
 
 pub use client::Client;
-pub use config::{ClientBuilder, SharedHandler, Transport};
+pub use config::{ClientBuilder, Parser, SharedHandler, Transport};
 pub use error::{AckError, ClientError};
 pub use event::{AckReply, Event};
 /// The HTTP types of [`ClientBuilder::extra_header`].

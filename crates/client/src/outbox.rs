@@ -28,7 +28,7 @@ impl Outbox {
     pub(crate) fn push(&self, packet: Outgoing) {
         let mut queue = self.lock();
         let was_empty = queue.is_empty();
-        queue.push_back(OutFrame::Text(packet.text));
+        queue.push_back(packet.first);
         queue.extend(packet.binary.into_iter().map(OutFrame::Binary));
         drop(queue);
         // The task drains everything each time it wakes, so only the push
@@ -39,10 +39,7 @@ impl Outbox {
     }
 
     pub(crate) fn push_text(&self, text: String) {
-        self.push(Outgoing {
-            text,
-            binary: Vec::new(),
-        });
+        self.push(Outgoing::text(text));
     }
 
     /// Everything queued, in order, with the queue's memory: most

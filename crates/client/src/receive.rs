@@ -7,16 +7,17 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_protocol::Str;
-use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType};
+use switchboard_protocol::socket::{Assembly, Limits, Packet, PacketType, decode_msgpack};
 
 use crate::client::Shared;
 use crate::handlers::{EventHandler, Handlers};
-use crate::{ClientError, Socket};
+use crate::{ClientError, Parser, Socket};
 
 /// The Socket.IO side of one connection's reading.
 #[derive(Debug)]
 pub(crate) struct Receiver {
     limits: Limits,
+    parser: Parser,
     /// A binary packet waiting for its attachments; boxed, since most
     /// connections never have one and this sits in every connection's task.
     pending: Option<Box<Assembly>>,
@@ -100,9 +101,10 @@ impl Route {
 }
 
 impl Receiver {
-    pub(crate) fn new(max_attachments: usize) -> Self {
+    pub(crate) fn new(max_attachments: usize, parser: Parser) -> Self {
         Receiver {
             limits: Limits { max_attachments },
+            parser,
             pending: None,
             routed: None,
         }
@@ -115,6 +117,11 @@ impl Receiver {
     }
 
     pub(crate) fn text(&mut self, shared: &Shared, text: Str) -> Result<(), ClientError> {
+        if self.parser == Parser::MsgPack {
+            return Err(protocol(
+                "a text message, but the msgpack parser sends every packet as binary",
+            ));
+        }
         if self.pending.is_some() {
             return Err(protocol(
                 "a text message while binary attachments were expected",
@@ -134,6 +141,11 @@ impl Receiver {
     }
 
     pub(crate) fn binary(&mut self, shared: &Shared, bytes: Bytes) -> Result<(), ClientError> {
+        if self.parser == Parser::MsgPack {
+            let (packet, binary) = decode_msgpack(&bytes, self.limits.max_attachments)
+                .map_err(|e| protocol(&e.to_string()))?;
+            return self.route(shared, packet, binary);
+        }
         let Some(assembly) = self.pending.as_mut() else {
             return Err(protocol("a binary message that no packet announced"));
         };

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::client::Shared;
 use crate::encode::{self, Args, Outgoing};
 use crate::handlers::{EventHandler, HandlerCell, Handlers};
-use crate::{AckError, AckReply, Client, ClientError, Event};
+use crate::{AckError, AckReply, Client, ClientError, Event, Parser};
 
 /// A namespace on a connection. Cheap to clone; clones are the same socket.
 #[derive(Clone)]
@@ -86,6 +86,10 @@ impl Socket {
                 }),
             }),
         }
+    }
+
+    fn parser(&self) -> Parser {
+        self.inner.client.config.parser
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -166,7 +170,15 @@ impl Socket {
     /// Emits `event` with one argument. Never waits: the packet is queued
     /// (or buffered until the namespace is connected again).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), ClientError> {
-        let packet = encode::event(&self.inner.nsp, None, event, data, Args::One, Vec::new())?;
+        let packet = encode::event(
+            self.parser(),
+            &self.inner.nsp,
+            None,
+            event,
+            data,
+            Args::One,
+            Vec::new(),
+        )?;
         self.send(packet)
     }
 
@@ -177,7 +189,15 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), ClientError> {
-        let packet = encode::event(&self.inner.nsp, None, event, args, Args::Many, Vec::new())?;
+        let packet = encode::event(
+            self.parser(),
+            &self.inner.nsp,
+            None,
+            event,
+            args,
+            Args::Many,
+            Vec::new(),
+        )?;
         self.send(packet)
     }
 
@@ -189,7 +209,15 @@ impl Socket {
         args: &T,
         binary: Vec<Bytes>,
     ) -> Result<(), ClientError> {
-        let packet = encode::event(&self.inner.nsp, None, event, args, Args::Many, binary)?;
+        let packet = encode::event(
+            self.parser(),
+            &self.inner.nsp,
+            None,
+            event,
+            args,
+            Args::Many,
+            binary,
+        )?;
         self.send(packet)
     }
 
@@ -243,12 +271,20 @@ impl Socket {
             let mut state = self.state();
             let id = state.next_ack;
             state.next_ack += 1;
-            encode::event(&self.inner.nsp, Some(id), event, value, args, binary)
-                .and_then(|packet| self.send_locked(&mut state, packet))
-                .map(|()| {
-                    state.acks.insert(id, tx);
-                    id
-                })
+            encode::event(
+                self.parser(),
+                &self.inner.nsp,
+                Some(id),
+                event,
+                value,
+                args,
+                binary,
+            )
+            .and_then(|packet| self.send_locked(&mut state, packet))
+            .map(|()| {
+                state.acks.insert(id, tx);
+                id
+            })
         };
         let socket = self.clone();
         async move {
@@ -275,7 +311,7 @@ impl Socket {
                 self.inner
                     .client
                     .outbox
-                    .push_text(encode::disconnect(&self.inner.nsp));
+                    .push(encode::disconnect(self.parser(), &self.inner.nsp));
             }
             self.deactivate(&mut state);
             was
@@ -316,7 +352,7 @@ impl Socket {
         many: bool,
     ) -> Result<(), ClientError> {
         let args = if many { Args::Many } else { Args::One };
-        let packet = encode::ack(&self.inner.nsp, id, value, args, binary)?;
+        let packet = encode::ack(self.parser(), &self.inner.nsp, id, value, args, binary)?;
         let state = self.state();
         if state.connected {
             self.inner.client.outbox.push(packet);
@@ -352,7 +388,7 @@ impl Socket {
 
     /// The CONNECT packet: the auth payload, plus `pid` and `offset` when
     /// the server offered connection state recovery.
-    pub(crate) fn connect_packet(&self) -> String {
+    pub(crate) fn connect_packet(&self) -> Outgoing {
         let state = self.state();
         let auth = match &state.pid {
             Some(pid) => {
@@ -368,7 +404,7 @@ impl Socket {
             }
             None => self.inner.auth.clone(),
         };
-        encode::connect(&self.inner.nsp, auth.as_ref())
+        encode::connect(self.parser(), &self.inner.nsp, auth.as_ref())
     }
 
     /// The server accepted the namespace.

@@ -2,12 +2,13 @@
 // (crates/client/tests): the same event contract as the switchboard server
 // in crates/client/tests/support/servers.rs, plus connection state recovery.
 //
-// Usage: node server.mjs [PORT [recovery|plain|gated [CERT_PEM KEY_PEM]]]
+// Usage: node server.mjs [PORT [recovery|plain|gated|msgpack [CERT_PEM KEY_PEM]]]
 // (port 0 or nothing: a free port; `recovery` turns connection state
 // recovery on, and with it every emit carries an offset as its last
 // argument; `gated` refuses (400, by an engine middleware) every HTTP
-// request and upgrade without the header `x-gate: open`; a certificate and
-// key, as PEM text, serve https instead of http)
+// request and upgrade without the header `x-gate: open`; `msgpack` uses
+// socket.io-msgpack-parser instead of the default parser; a certificate
+// and key, as PEM text, serve https instead of http)
 // Prints `listening <port>` once it accepts clients; runs until killed.
 //
 // Contract, on `/`, `/admin` (which first emits `welcome`) and `/private`
@@ -30,19 +31,21 @@
 import { createServer } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import { Server } from "socket.io";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const port = Number(process.argv[2] ?? 0);
 const recovery = process.argv[3] === "recovery";
 const gated = process.argv[3] === "gated";
+const msgpack = process.argv[3] === "msgpack";
 const [cert, key] = process.argv.slice(4, 6);
 
 const http = cert ? createTlsServer({ cert, key }) : createServer();
-const io = new Server(
-  http,
-  recovery
+const io = new Server(http, {
+  ...(recovery
     ? { connectionStateRecovery: { maxDisconnectionDuration: 60_000, skipMiddlewares: true } }
-    : {},
-);
+    : {}),
+  ...(msgpack ? { parser: msgpackParser } : {}),
+});
 
 if (gated) {
   // Engine middlewares run for every request, the upgrade included.

@@ -109,6 +109,17 @@ impl Server {
         })
     }
 
+    /// A server using `socket.io-msgpack-parser`'s format.
+    pub async fn start_msgpack(kind: Kind) -> Option<Server> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Some(match kind {
+            Kind::Switchboard => {
+                Server::Switchboard(SwitchboardServer::launch(addr, Setup::MsgPack).await)
+            }
+            Kind::Node => Server::node(addr, "msgpack").await?,
+        })
+    }
+
     async fn launch(kind: Kind, addr: SocketAddr, recovery: bool) -> Option<Server> {
         Some(match kind {
             Kind::Switchboard => {
@@ -160,7 +171,12 @@ pub struct SwitchboardServer {
 
 impl SwitchboardServer {
     pub async fn start(addr: SocketAddr, recovery: bool) -> SwitchboardServer {
-        SwitchboardServer::launch(addr, recovery, false).await
+        let setup = if recovery {
+            Setup::Recovery
+        } else {
+            Setup::Plain
+        };
+        SwitchboardServer::launch(addr, setup).await
     }
 
     /// Behind a gate, as a gateway in front of a server would be: any
@@ -168,11 +184,11 @@ impl SwitchboardServer {
     /// upgrade) is sent to a path the server does not serve, so it is
     /// answered 404 and never reaches Socket.IO.
     pub async fn start_gated(addr: SocketAddr) -> SwitchboardServer {
-        SwitchboardServer::launch(addr, false, true).await
+        SwitchboardServer::launch(addr, Setup::Gated).await
     }
 
-    async fn launch(addr: SocketAddr, recovery: bool, gated: bool) -> SwitchboardServer {
-        let io = contract_io(recovery);
+    async fn launch(addr: SocketAddr, setup: Setup) -> SwitchboardServer {
+        let io = contract_io(setup);
         let listener = TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -180,7 +196,7 @@ impl SwitchboardServer {
         let stopped = async {
             let _ = stopped.await;
         };
-        let task = if gated {
+        let task = if setup == Setup::Gated {
             let inner = io.service();
             let gate = tower::service_fn(move |mut request: http::Request<_>| {
                 if request.headers().get("x-gate").is_none_or(|v| v != "open") {
@@ -225,15 +241,28 @@ impl Drop for SwitchboardServer {
     }
 }
 
+/// The modes of `tests/node/client/server.mjs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    Plain,
+    Recovery,
+    Gated,
+    MsgPack,
+}
+
 /// The contract of `tests/node/client/server.mjs`, on switchboard.
-fn contract_io(recovery: bool) -> Io {
+fn contract_io(setup: Setup) -> Io {
     let mut builder = Io::builder();
-    if recovery {
-        builder = builder.connection_state_recovery(
-            Recovery::new()
-                .max_disconnection_duration(Duration::from_secs(60))
-                .skip_middlewares(true),
-        );
+    match setup {
+        Setup::Recovery => {
+            builder = builder.connection_state_recovery(
+                Recovery::new()
+                    .max_disconnection_duration(Duration::from_secs(60))
+                    .skip_middlewares(true),
+            );
+        }
+        Setup::MsgPack => builder = builder.parser(switchboard::Parser::MsgPack),
+        Setup::Plain | Setup::Gated => {}
     }
     let io = builder.build();
     io.on_connect(|socket| contract(&socket));
