@@ -88,8 +88,29 @@ impl Socket {
         }
     }
 
+    /// The connection's parser: every packet of its namespaces uses it.
     fn parser(&self) -> Parser {
         self.inner.client.config.parser
+    }
+
+    /// An EVENT of this namespace, `id` set when an ack is awaited.
+    fn event_packet<T: Serialize + ?Sized>(
+        &self,
+        id: Option<u64>,
+        event: &str,
+        value: &T,
+        args: Args,
+        binary: Vec<Bytes>,
+    ) -> Result<Outgoing, ClientError> {
+        encode::event(
+            self.parser(),
+            &self.inner.nsp,
+            id,
+            event,
+            value,
+            args,
+            binary,
+        )
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -170,16 +191,7 @@ impl Socket {
     /// Emits `event` with one argument. Never waits: the packet is queued
     /// (or buffered until the namespace is connected again).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), ClientError> {
-        let packet = encode::event(
-            self.parser(),
-            &self.inner.nsp,
-            None,
-            event,
-            data,
-            Args::One,
-            Vec::new(),
-        )?;
-        self.send(packet)
+        self.send(self.event_packet(None, event, data, Args::One, Vec::new())?)
     }
 
     /// Emits `event` with the elements of `args` (a tuple, a Vec, a JSON
@@ -189,16 +201,7 @@ impl Socket {
         event: &str,
         args: &T,
     ) -> Result<(), ClientError> {
-        let packet = encode::event(
-            self.parser(),
-            &self.inner.nsp,
-            None,
-            event,
-            args,
-            Args::Many,
-            Vec::new(),
-        )?;
-        self.send(packet)
+        self.send(self.event_packet(None, event, args, Args::Many, Vec::new())?)
     }
 
     /// Emits `event` with the elements of `args` as arguments, where
@@ -209,16 +212,7 @@ impl Socket {
         args: &T,
         binary: Vec<Bytes>,
     ) -> Result<(), ClientError> {
-        let packet = encode::event(
-            self.parser(),
-            &self.inner.nsp,
-            None,
-            event,
-            args,
-            Args::Many,
-            binary,
-        )?;
-        self.send(packet)
+        self.send(self.event_packet(None, event, args, Args::Many, binary)?)
     }
 
     /// Emits `event` with one argument and waits for the acknowledgement,
@@ -271,20 +265,12 @@ impl Socket {
             let mut state = self.state();
             let id = state.next_ack;
             state.next_ack += 1;
-            encode::event(
-                self.parser(),
-                &self.inner.nsp,
-                Some(id),
-                event,
-                value,
-                args,
-                binary,
-            )
-            .and_then(|packet| self.send_locked(&mut state, packet))
-            .map(|()| {
-                state.acks.insert(id, tx);
-                id
-            })
+            self.event_packet(Some(id), event, value, args, binary)
+                .and_then(|packet| self.send_locked(&mut state, packet))
+                .map(|()| {
+                    state.acks.insert(id, tx);
+                    id
+                })
         };
         let socket = self.clone();
         async move {
