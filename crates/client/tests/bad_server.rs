@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt as _, StreamExt as _};
-use switchboard_client::{Client, ClientBuilder, ClientError, Socket, Transport};
+use switchboard_client::{Client, ClientBuilder, ClientError, Parser, Socket, Transport};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -25,16 +25,26 @@ async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
 /// A WebSocket server for one client: sends `open`, answers the CONNECT of
 /// `/` with `40{"sid":"a"}` when `answer` is set, then sends `then`.
 async fn websocket_server(open: &'static str, answer: bool, then: Vec<Message>) -> String {
+    let connect = (Message::text("40"), Message::text(r#"40{"sid":"a"}"#));
+    websocket_server_with(open, answer.then_some(connect), then).await
+}
+
+/// [`websocket_server`] with the CONNECT it expects and its answer given.
+async fn websocket_server_with(
+    open: &'static str,
+    connect: Option<(Message, Message)>,
+    then: Vec<Message>,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
         let (stream, _) = listener.accept().await.unwrap();
         let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
         ws.send(Message::text(open)).await.unwrap();
-        if answer {
+        if let Some((expected, answer)) = connect {
             let connect = ws.next().await.unwrap().unwrap();
-            assert_eq!(connect.to_text().unwrap(), "40");
-            ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
+            assert_eq!(connect, expected);
+            ws.send(answer).await.unwrap();
         }
         for message in then {
             if ws.send(message).await.is_err() {
@@ -314,6 +324,69 @@ async fn attachment_limit() {
         Some(3)
     );
     closed_by_protocol_error(&socket, &mut reasons).await;
+}
+
+/// With `Parser::MsgPack`: a text message, bytes that are not MessagePack,
+/// a packet of unknown type, an event that is not an array, and more
+/// binary values than `max_attachments` (default 10) each close the
+/// connection with a protocol error; ten binary values are taken.
+#[tokio::test]
+async fn malformed_msgpack_packets_close_the_connection() {
+    // Written by hand: {type, data?, nsp} maps in the parser's order.
+    let packet = |kind: u8, data: &[u8]| {
+        let mut bytes = vec![0x82 + u8::from(!data.is_empty()), 0xa4];
+        bytes.extend_from_slice(b"type");
+        bytes.push(kind);
+        if !data.is_empty() {
+            bytes.push(0xa4);
+            bytes.extend_from_slice(b"data");
+            bytes.extend_from_slice(data);
+        }
+        bytes.extend_from_slice(b"\xa3nsp\xa1/");
+        Message::binary(bytes)
+    };
+    // ["e", then `n` one-byte binary values].
+    let event = |n: u8| {
+        let mut data = vec![0x90 + 1 + n, 0xa1, b'e'];
+        for i in 0..n {
+            data.extend_from_slice(&[0xc4, 1, i]);
+        }
+        packet(2, &data)
+    };
+    let connect = (packet(0, b""), packet(0, b"\x81\xa3sid\xa1a"));
+    let cases: [(&str, Message); 5] = [
+        ("text", Message::text(r#"42["e"]"#)),
+        ("not MessagePack", Message::binary(vec![0xc1])),
+        ("unknown type", packet(9, b"")),
+        ("event that is not an array", packet(2, b"\x81\xa1a\x01")),
+        ("11 binary values", event(11)),
+    ];
+    for (what, bad) in cases {
+        let url = websocket_server_with(OPEN, Some(connect.clone()), vec![event(10), bad]).await;
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let builder = Client::builder(&url)
+            .parser(Parser::MsgPack)
+            .transports(&[Transport::WebSocket])
+            .on("e", move |_, ev| {
+                let _ = tx.send(ev.binary().to_vec());
+            });
+        let (socket, mut reasons) = connect_with(builder).await;
+        let taken = within("the event at the limit", events.recv())
+            .await
+            .unwrap();
+        assert_eq!(
+            taken,
+            (0..10).map(|i| vec![i]).collect::<Vec<_>>(),
+            "{what}"
+        );
+        let reason = within("the disconnect", reasons.recv()).await.unwrap();
+        assert_eq!(reason, "parse error", "{what}");
+        let error = socket.io().last_error();
+        assert!(
+            matches!(error, Some(ClientError::Protocol(_))),
+            "{what}: {error:?}"
+        );
+    }
 }
 
 /// The client's own WebSocket framing: a message in fragments with a ping

@@ -85,25 +85,11 @@ async fn connect_over(kind: Kind, transports: &[Transport], expected: &str) {
     server.stop().await;
 }
 
-async fn websocket(kind: Kind) {
-    connect_over(kind, &[Transport::WebSocket], "websocket").await;
-}
-both!(websocket: websocket_switchboard, websocket_node);
+both!(connect_over(&[Transport::WebSocket], "websocket"): websocket_switchboard, websocket_node);
 
-async fn polling(kind: Kind) {
-    connect_over(kind, &[Transport::Polling], "polling").await;
-}
-both!(polling: polling_switchboard, polling_node);
+both!(connect_over(&[Transport::Polling], "polling"): polling_switchboard, polling_node);
 
-async fn polling_then_upgrade(kind: Kind) {
-    connect_over(
-        kind,
-        &[Transport::Polling, Transport::WebSocket],
-        "websocket",
-    )
-    .await;
-}
-both!(polling_then_upgrade: polling_then_upgrade_switchboard, polling_then_upgrade_node);
+both!(connect_over(&[Transport::Polling, Transport::WebSocket], "websocket"): polling_then_upgrade_switchboard, polling_then_upgrade_node);
 
 async fn namespaces(kind: Kind) {
     let Some(server) = Server::start(kind).await else {

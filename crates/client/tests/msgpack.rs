@@ -112,25 +112,11 @@ async fn round_trips(kind: Kind, transports: &[Transport], expected: &str) {
     server.stop().await;
 }
 
-async fn websocket(kind: Kind) {
-    round_trips(kind, &[Transport::WebSocket], "websocket").await;
-}
-both!(websocket: msgpack_websocket_switchboard, msgpack_websocket_node);
+both!(round_trips(&[Transport::WebSocket], "websocket"): msgpack_websocket_switchboard, msgpack_websocket_node);
 
-async fn polling(kind: Kind) {
-    round_trips(kind, &[Transport::Polling], "polling").await;
-}
-both!(polling: msgpack_polling_switchboard, msgpack_polling_node);
+both!(round_trips(&[Transport::Polling], "polling"): msgpack_polling_switchboard, msgpack_polling_node);
 
-async fn polling_then_upgrade(kind: Kind) {
-    round_trips(
-        kind,
-        &[Transport::Polling, Transport::WebSocket],
-        "websocket",
-    )
-    .await;
-}
-both!(polling_then_upgrade: msgpack_polling_then_upgrade_switchboard, msgpack_polling_then_upgrade_node);
+both!(round_trips(&[Transport::Polling, Transport::WebSocket], "websocket"): msgpack_polling_then_upgrade_switchboard, msgpack_polling_then_upgrade_node);
 
 /// CONNECT with auth, CONNECT_ERROR with data, and DISCONNECT both ways.
 async fn namespaces(kind: Kind) {

@@ -48,25 +48,11 @@ async fn round_trips(kind: Kind, transports: &[Transport], expected: &str) {
     server.stop().await;
 }
 
-async fn websocket(kind: Kind) {
-    round_trips(kind, &[Transport::WebSocket], "websocket").await;
-}
-both!(websocket: websocket_over_tls_switchboard, websocket_over_tls_node);
+both!(round_trips(&[Transport::WebSocket], "websocket"): websocket_over_tls_switchboard, websocket_over_tls_node);
 
-async fn polling(kind: Kind) {
-    round_trips(kind, &[Transport::Polling], "polling").await;
-}
-both!(polling: polling_over_tls_switchboard, polling_over_tls_node);
+both!(round_trips(&[Transport::Polling], "polling"): polling_over_tls_switchboard, polling_over_tls_node);
 
-async fn upgrade(kind: Kind) {
-    round_trips(
-        kind,
-        &[Transport::Polling, Transport::WebSocket],
-        "websocket",
-    )
-    .await;
-}
-both!(upgrade: polling_upgrades_to_websocket_over_tls_switchboard, polling_upgrades_to_websocket_over_tls_node);
+both!(round_trips(&[Transport::Polling, Transport::WebSocket], "websocket"): polling_upgrades_to_websocket_over_tls_switchboard, polling_upgrades_to_websocket_over_tls_node);
 
 /// What connecting to `url` fails with, on each transport.
 async fn refusal(url: &str, certificate: Option<&Certificate>) -> Vec<String> {

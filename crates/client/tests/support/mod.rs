@@ -8,17 +8,18 @@
 pub mod tls;
 
 /// Two tests from one scenario taking a [`Kind`]: against switchboard and
-/// against Node.
+/// against Node. Arguments after the kind follow the scenario's name in
+/// parentheses: `both!(round_trips(&[Transport::Polling], "polling"): a, b)`.
 macro_rules! both {
-    ($scenario:ident: $switchboard:ident, $node:ident) => {
+    ($scenario:ident $(($($arg:expr),* $(,)?))?: $switchboard:ident, $node:ident) => {
         #[tokio::test]
         async fn $switchboard() {
-            $scenario(Kind::Switchboard).await;
+            $scenario(Kind::Switchboard $($(, $arg)*)?).await;
         }
 
         #[tokio::test]
         async fn $node() {
-            $scenario(Kind::Node).await;
+            $scenario(Kind::Node $($(, $arg)*)?).await;
         }
     };
 }
