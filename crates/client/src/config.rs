@@ -9,6 +9,7 @@ use http::{HeaderName, HeaderValue, header};
 use serde_json::Value;
 
 use crate::handlers::Handlers;
+use crate::outbox::Bounds;
 use crate::reconnect::ReconnectHooks;
 
 /// An event handler that many connections can share
@@ -73,6 +74,8 @@ pub(crate) struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_message_size: usize,
     pub(crate) max_attachments: usize,
+    /// Bounds of the outgoing queue and of each socket's buffer.
+    pub(crate) queue: Bounds,
     pub(crate) parser: Parser,
 }
 
@@ -97,6 +100,10 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(20),
             max_message_size: 64 << 20,
             max_attachments: 10,
+            queue: Bounds {
+                packets: 10_000,
+                bytes: 64 << 20,
+            },
             parser: Parser::Json,
         }
     }
@@ -267,6 +274,25 @@ impl ClientBuilder {
     /// [`Parser::MsgPack`]: binary values one packet may hold). Default 10.
     pub fn max_attachments(mut self, count: usize) -> Self {
         self.config.max_attachments = count;
+        self
+    }
+
+    /// Most Engine.IO messages waiting to be sent (an attachment is a
+    /// message of its own): in the connection's queue while connected, in
+    /// a namespace's buffer while it is not. An emit or ack past it fails
+    /// with [`ClientError::QueueFull`](crate::ClientError::QueueFull) and
+    /// sends nothing. Default 10,000.
+    pub fn max_queued_packets(mut self, packets: usize) -> Self {
+        self.config.queue.packets = packets;
+        self
+    }
+
+    /// Most bytes waiting to be sent, counted as
+    /// [`max_queued_packets`](Self::max_queued_packets) counts messages;
+    /// a single emit larger than this can never be sent. Default 64 MiB
+    /// (as [`max_message_size`](Self::max_message_size)).
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.config.queue.bytes = bytes;
         self
     }
 

@@ -466,8 +466,8 @@ fn to_frame(frame: OutFrame) -> switchboard_protocol::engine::Frame {
 /// Bytes a frame takes in a polling payload.
 fn polling_len(frame: &OutFrame) -> usize {
     match frame {
-        OutFrame::Text(text) => text.len(),
         OutFrame::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+        text => text.len(),
     }
 }
 

@@ -26,6 +26,16 @@ pub(crate) struct Outgoing {
     pub(crate) binary: Vec<Bytes>,
 }
 
+impl OutFrame {
+    /// The message's bytes (before any transport framing).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            OutFrame::Text(text) => text.len(),
+            OutFrame::Binary(bytes) => bytes.len(),
+        }
+    }
+}
+
 impl Outgoing {
     /// An Engine.IO text message with nothing after it.
     pub(crate) fn text(text: String) -> Outgoing {
@@ -33,6 +43,11 @@ impl Outgoing {
             first: OutFrame::Text(text),
             binary: Vec::new(),
         }
+    }
+
+    /// The bytes of its messages, attachments included.
+    pub(crate) fn bytes(&self) -> usize {
+        self.first.len() + self.binary.iter().map(Bytes::len).sum::<usize>()
     }
 }
 

@@ -42,6 +42,10 @@ pub enum ClientError {
     Disconnected,
     /// The arguments of an emit could not be serialised as a JSON array.
     InvalidArgs(String),
+    /// The emit was not queued: the packets already waiting to be sent
+    /// reach the client's `max_queued_packets` or `max_queued_bytes` (the
+    /// server reads slowly, or the namespace is disconnected and buffering).
+    QueueFull,
 }
 
 impl fmt::Display for ClientError {
@@ -58,6 +62,7 @@ impl fmt::Display for ClientError {
             ClientError::Timeout => f.write_str("timed out"),
             ClientError::Disconnected => f.write_str("socket disconnected"),
             ClientError::InvalidArgs(why) => write!(f, "invalid emit arguments: {why}"),
+            ClientError::QueueFull => f.write_str("outgoing queue full"),
         }
     }
 }

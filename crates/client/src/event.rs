@@ -83,7 +83,9 @@ impl Event {
     }
 
     /// Acknowledges with one argument. Does nothing when the server asked
-    /// for no acknowledgement or one was already sent.
+    /// for no acknowledgement or one was already sent. Fails, sending
+    /// nothing, with [`ClientError::QueueFull`] past the client's queue
+    /// bounds.
     pub fn ack<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), ClientError> {
         self.ack_with(|socket, id| socket.send_ack(id, data, Vec::new(), false))
     }
@@ -109,10 +111,14 @@ impl Event {
         let Some((socket, id)) = &self.ack else {
             return Ok(());
         };
-        if self.acked.replace(true) {
+        if self.acked.get() {
             return Ok(());
         }
-        send(socket, *id)
+        // Marked only once queued: a refused ack (queue full, arguments
+        // that do not serialise) answered nothing, so another may follow.
+        send(socket, *id)?;
+        self.acked.set(true);
+        Ok(())
     }
 }
 

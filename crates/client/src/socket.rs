@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use crate::client::Shared;
 use crate::encode::{self, Args, Outgoing};
 use crate::handlers::{EventHandler, HandlerCell, Handlers};
+use crate::outbox::Tally;
 use crate::{AckError, AckReply, Client, ClientError, Event, Parser};
 
 /// A namespace on a connection. Cheap to clone; clones are the same socket.
@@ -50,8 +51,9 @@ struct State {
     next_ack: u64,
     acks: HashMap<u64, AckSender>,
     /// Packets emitted while disconnected, sent on the next CONNECT answer
-    /// (socket.io-client's `sendBuffer`).
+    /// (socket.io-client's `sendBuffer`, but bounded as the queue is).
     buffer: Vec<Outgoing>,
+    buffered: Tally,
     /// Callers of `connect`/`socket` waiting for the CONNECT answer.
     waiters: Vec<oneshot::Sender<Result<(), ClientError>>>,
 }
@@ -189,7 +191,10 @@ impl Socket {
     }
 
     /// Emits `event` with one argument. Never waits: the packet is queued
-    /// (or buffered until the namespace is connected again).
+    /// (or buffered until the namespace is connected again), or refused
+    /// with [`ClientError::QueueFull`] past the client's
+    /// [`max_queued_packets`](crate::ClientBuilder::max_queued_packets) or
+    /// [`max_queued_bytes`](crate::ClientBuilder::max_queued_bytes).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), ClientError> {
         self.send(self.event_packet(None, event, data, Args::One, Vec::new())?)
     }
@@ -317,10 +322,11 @@ impl Socket {
     }
 
     fn send_locked(&self, state: &mut State, packet: Outgoing) -> Result<(), ClientError> {
+        let bounds = self.inner.client.config.queue;
         if state.connected {
-            self.inner.client.outbox.push(packet);
-            Ok(())
+            self.inner.client.outbox.try_push(packet, bounds)
         } else if state.active {
+            state.buffered.admit(&packet, bounds)?;
             state.buffer.push(packet);
             Ok(())
         } else {
@@ -328,8 +334,9 @@ impl Socket {
         }
     }
 
-    /// Sends an acknowledgement; dropped when disconnected, since the
-    /// server forgets its pending acks with the connection.
+    /// Sends an acknowledgement, bounded as emits are; dropped when
+    /// disconnected, since the server forgets its pending acks with the
+    /// connection.
     pub(crate) fn send_ack<T: Serialize + ?Sized>(
         &self,
         id: u64,
@@ -341,7 +348,8 @@ impl Socket {
         let packet = encode::ack(self.parser(), &self.inner.nsp, id, value, args, binary)?;
         let state = self.state();
         if state.connected {
-            self.inner.client.outbox.push(packet);
+            let bounds = self.inner.client.config.queue;
+            self.inner.client.outbox.try_push(packet, bounds)?;
         }
         Ok(())
     }
@@ -410,6 +418,7 @@ impl Socket {
             self.inner.client.mark_connected();
             // Buffered packets go out after the CONNECT answer and before
             // anything emitted from now on: both push under this lock.
+            state.buffered = Tally::default();
             for packet in std::mem::take(&mut state.buffer) {
                 self.inner.client.outbox.push(packet);
             }
@@ -481,6 +490,7 @@ impl Socket {
         state.connected = false;
         state.active = false;
         state.buffer = Vec::new();
+        state.buffered = Tally::default();
         fail_acks(state);
         for waiter in state.waiters.drain(..) {
             let _ = waiter.send(Err(error.clone()));

@@ -1,0 +1,128 @@
+//! The client's outgoing bounds (`max_queued_packets`, `max_queued_bytes`)
+//! at the limit and one past it, against both servers: while connected
+//! (the connection's queue) and while reconnecting (the namespace's
+//! buffer). What was accepted arrives, in order; what was refused never
+//! does.
+//!
+//! The emits run back to back on the test's one thread, where the
+//! connection's task also runs: nothing drains the queue between them, so
+//! the bound is reached exactly, whatever the machine's speed.
+#![allow(clippy::unwrap_used, reason = "test code")]
+
+#[macro_use]
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_client::{Client, ClientBuilder, ClientError, Event, Socket, Transport};
+use tokio::sync::mpsc;
+
+use support::{Kind, Server, next};
+
+/// One `emit-back` with a number, as the JSON parser sends it: an
+/// Engine.IO message of this many bytes.
+const ONE_EMIT: &str = r#"42["emit-back",1]"#;
+
+/// A WebSocket client whose `back` events' first arguments land in the
+/// returned channel, and whose connects and disconnects in the second.
+fn client(
+    url: &str,
+) -> (
+    ClientBuilder,
+    mpsc::UnboundedReceiver<Value>,
+    mpsc::UnboundedReceiver<&'static str>,
+) {
+    let (back, backs) = mpsc::unbounded_channel();
+    let (note, notes) = mpsc::unbounded_channel();
+    let on_disconnect = note.clone();
+    let builder = Client::builder(url)
+        .transports(&[Transport::WebSocket])
+        .reconnection_delay(Duration::from_millis(20))
+        .reconnection_delay_max(Duration::from_millis(100))
+        .on("back", move |_: &Socket, ev: &Event| {
+            let (first,): (Value,) = ev.args().unwrap();
+            let _ = back.send(first);
+        })
+        .on_connect(move |_: &Socket| {
+            let _ = note.send("connect");
+        })
+        .on_disconnect(move |_: &Socket, _: &str| {
+            let _ = on_disconnect.send("disconnect");
+        });
+    (builder, backs, notes)
+}
+
+/// Emits `emit-back` with 1, 2, ... until one is refused; returns how many
+/// were taken (without awaiting, so nothing is drained meanwhile).
+fn emit_until_refused(socket: &Socket) -> usize {
+    for n in 1..=100 {
+        match socket.emit("emit-back", &n) {
+            Ok(()) => {}
+            Err(ClientError::QueueFull) => return n - 1,
+            Err(e) => panic!("emit {n}: {e}"),
+        }
+    }
+    panic!("100 emits taken; the bound was not applied")
+}
+
+/// The accepted emits arrive in order, then the marker sent after the
+/// queue drained: the refused one was never sent.
+async fn arrive_in_order(
+    socket: &Socket,
+    backs: &mut mpsc::UnboundedReceiver<Value>,
+    taken: usize,
+) {
+    for n in 1..=taken {
+        assert_eq!(next("an accepted emit", backs).await, json!(n));
+    }
+    // Once the connection's task has run, there is room again.
+    let echoed: String = socket.emit_with_ack("echo", &"drained").await.unwrap();
+    assert_eq!(echoed, "drained");
+    socket.emit("emit-back", &"marker").unwrap();
+    assert_eq!(next("the marker", backs).await, json!("marker"));
+}
+
+async fn bounded_while_connected(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    // By messages: 3 taken, the 4th refused.
+    let (builder, mut backs, _) = client(&server.url());
+    let socket = builder.max_queued_packets(3).connect().await.unwrap();
+    assert_eq!(emit_until_refused(&socket), 3);
+    arrive_in_order(&socket, &mut backs, 3).await;
+    socket.disconnect().await;
+    // By bytes: exactly two emits' bytes, so the third is refused.
+    let (builder, mut backs, _) = client(&server.url());
+    let socket = builder
+        .max_queued_bytes(2 * ONE_EMIT.len())
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(emit_until_refused(&socket), 2);
+    arrive_in_order(&socket, &mut backs, 2).await;
+    socket.disconnect().await;
+    server.stop().await;
+}
+both!(bounded_while_connected: bounded_while_connected_switchboard, bounded_while_connected_node);
+
+async fn bounded_while_reconnecting(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    let addr = server.addr();
+    let (builder, mut backs, mut notes) = client(&server.url());
+    let socket = builder.max_queued_packets(3).connect().await.unwrap();
+    assert_eq!(next("connect", &mut notes).await, "connect");
+    server.stop().await;
+    assert_eq!(next("disconnect", &mut notes).await, "disconnect");
+    // Buffered for the next connection: 3 taken, the 4th refused.
+    assert_eq!(emit_until_refused(&socket), 3);
+    let server = Server::start_on(kind, addr).await.unwrap();
+    assert_eq!(next("reconnect", &mut notes).await, "connect");
+    arrive_in_order(&socket, &mut backs, 3).await;
+    socket.disconnect().await;
+    server.stop().await;
+}
+both!(bounded_while_reconnecting: bounded_while_reconnecting_switchboard, bounded_while_reconnecting_node);
