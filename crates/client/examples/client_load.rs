@@ -46,9 +46,6 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
 fn main() {
-    if std::env::var_os("SB_SIZE").is_some() {
-        tracing_subscriber::fmt().init();
-    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize, default: u64| -> u64 {
         args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use crate::config::{ClientBuilder, Config, Transport, normalize_namespace};
+use crate::config::{Auth, ClientBuilder, Config, Transport, normalize_namespace};
 use crate::handlers::Handlers;
 use crate::outbox::Outbox;
 use crate::url::Target;
@@ -101,13 +101,6 @@ impl Client {
         let socket = client.add(&namespace, auth, builder.handlers);
         let connecting = socket.wait_connected();
         let fut = driver::run(client.shared.clone());
-        if std::env::var_os("SB_SIZE").is_some() {
-            tracing::error!(
-                "driver future {} bytes; shared {}",
-                std::mem::size_of_val(&fut),
-                std::mem::size_of::<Shared>()
-            );
-        }
         tokio::spawn(fut);
         let timeout = client.shared.config.connect_timeout;
         match tokio::time::timeout(timeout, connecting).await {
@@ -127,7 +120,7 @@ impl Client {
     /// already open for it) and waits for the server's answer. Uses the
     /// client's `auth`.
     pub async fn socket(&self, nsp: &str) -> Result<Socket, ClientError> {
-        self.socket_with(nsp, self.shared.config.auth.clone(), |_| {})
+        self.open(nsp, self.shared.config.auth.clone(), |_| {})
             .await
     }
 
@@ -137,6 +130,15 @@ impl Client {
         &self,
         nsp: &str,
         auth: Option<Value>,
+        register: impl FnOnce(&Socket),
+    ) -> Result<Socket, ClientError> {
+        self.open(nsp, Auth::from(auth), register).await
+    }
+
+    async fn open(
+        &self,
+        nsp: &str,
+        auth: Auth,
         register: impl FnOnce(&Socket),
     ) -> Result<Socket, ClientError> {
         let nsp = normalize_namespace(nsp);
@@ -162,7 +164,7 @@ impl Client {
         }
     }
 
-    fn add(&self, nsp: &str, auth: Option<Value>, handlers: Handlers) -> Socket {
+    fn add(&self, nsp: &str, auth: Auth, handlers: Handlers) -> Socket {
         let socket = Socket::new(self.shared.clone(), nsp, auth, handlers);
         self.shared.attach(socket.clone());
         socket

@@ -17,6 +17,43 @@ use crate::reconnect::ReconnectHooks;
 pub type SharedHandler = Arc<dyn Fn(&Socket, &Event) + Send + Sync>;
 use crate::{Client, ClientError, Event, Socket};
 
+/// Where a namespace's CONNECT payload comes from.
+#[derive(Clone, Default)]
+pub(crate) enum Auth {
+    #[default]
+    None,
+    Fixed(Value),
+    /// Asked at each CONNECT ([`ClientBuilder::auth_with`]).
+    Provider(Arc<dyn Fn() -> Value + Send + Sync>),
+}
+
+impl Auth {
+    /// The payload for a CONNECT about to be sent.
+    pub(crate) fn value(&self) -> Option<Value> {
+        match self {
+            Auth::None => None,
+            Auth::Fixed(value) => Some(value.clone()),
+            Auth::Provider(provider) => Some(provider()),
+        }
+    }
+}
+
+impl From<Option<Value>> for Auth {
+    fn from(auth: Option<Value>) -> Auth {
+        auth.map_or(Auth::None, Auth::Fixed)
+    }
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => f.write_str("None"),
+            Auth::Fixed(value) => f.debug_tuple("Fixed").field(value).finish(),
+            Auth::Provider(_) => f.write_str("Provider"),
+        }
+    }
+}
+
 /// An Engine.IO transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -58,7 +95,7 @@ pub(crate) struct Config {
     pub(crate) local_address: Option<IpAddr>,
     /// For `https`/`wss` URLs; `None`: Mozilla's roots (`net::default_tls`).
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
-    pub(crate) auth: Option<Value>,
+    pub(crate) auth: Auth,
     pub(crate) query: Vec<(String, String)>,
     /// Sent with every HTTP request, in order; never a header the protocol
     /// sets. Pairs, not a `HeaderMap`: an empty vector is 24 bytes of each
@@ -87,7 +124,7 @@ impl Default for Config {
             upgrade: true,
             local_address: None,
             tls: None,
-            auth: None,
+            auth: Auth::None,
             query: Vec::new(),
             extra_headers: Vec::new(),
             reconnection: true,
@@ -192,7 +229,21 @@ impl ClientBuilder {
     /// Default none. It should be an object: connection state recovery adds
     /// its `pid` and `offset` to it.
     pub fn auth(mut self, auth: Value) -> Self {
-        self.config.auth = Some(auth);
+        self.config.auth = Auth::Fixed(auth);
+        self
+    }
+
+    /// Like [`auth`](Self::auth), but `provider` is asked for the payload
+    /// at every CONNECT: the first, each reconnection's, and each namespace
+    /// opened later with [`Client::socket`]; socket.io-client's `auth`
+    /// callback. A token refreshed meanwhile (by a task of the
+    /// application's, into a shared cell `provider` reads) is then what the
+    /// server's middleware sees after a reconnection. It runs on the
+    /// connection's task while the client holds its namespace list: keep
+    /// it short, and do not call into this client from it. Replaces
+    /// `auth`.
+    pub fn auth_with(mut self, provider: impl Fn() -> Value + Send + Sync + 'static) -> Self {
+        self.config.auth = Auth::Provider(Arc::new(provider));
         self
     }
 

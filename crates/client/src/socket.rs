@@ -14,6 +14,7 @@ use switchboard_protocol::Str;
 use tokio::sync::oneshot;
 
 use crate::client::Shared;
+use crate::config::Auth;
 use crate::encode::{self, Args, Outgoing};
 use crate::handlers::{EventHandler, HandlerCell, Handlers};
 use crate::outbox::Tally;
@@ -28,7 +29,7 @@ pub struct Socket {
 struct Inner {
     nsp: Str,
     client: Arc<Shared>,
-    auth: Option<Value>,
+    auth: Auth,
     handlers: HandlerCell,
     state: Mutex<State>,
 }
@@ -70,12 +71,7 @@ impl std::fmt::Debug for Socket {
 }
 
 impl Socket {
-    pub(crate) fn new(
-        client: Arc<Shared>,
-        nsp: &str,
-        auth: Option<Value>,
-        handlers: Handlers,
-    ) -> Self {
+    pub(crate) fn new(client: Arc<Shared>, nsp: &str, auth: Auth, handlers: Handlers) -> Self {
         Socket {
             inner: Arc::new(Inner {
                 nsp: Str::from(nsp.to_owned()),
@@ -383,11 +379,14 @@ impl Socket {
     /// The CONNECT packet: the auth payload, plus `pid` and `offset` when
     /// the server offered connection state recovery.
     pub(crate) fn connect_packet(&self) -> Outgoing {
+        // Asked before the state's lock is taken: a provider is the
+        // application's code.
+        let auth = self.inner.auth.value();
         let state = self.state();
         let auth = match &state.pid {
             Some(pid) => {
-                let mut auth = match &self.inner.auth {
-                    Some(Value::Object(map)) => map.clone(),
+                let mut auth = match auth {
+                    Some(Value::Object(map)) => map,
                     _ => serde_json::Map::new(),
                 };
                 auth.insert("pid".to_owned(), Value::String(pid.clone()));
@@ -396,7 +395,7 @@ impl Socket {
                 }
                 Some(Value::Object(auth))
             }
-            None => self.inner.auth.clone(),
+            None => auth,
         };
         encode::connect(self.parser(), &self.inner.nsp, auth.as_ref())
     }

@@ -7,6 +7,8 @@
 #[macro_use]
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -287,6 +289,52 @@ async fn middleware_refusal(kind: Kind) {
     server.stop().await;
 }
 both!(middleware_refusal: middleware_refusal_switchboard, middleware_refusal_node);
+
+/// `auth_with` is asked at every CONNECT: the server sees a new value
+/// after a reconnection (a token refreshed meanwhile), and a namespace
+/// opened later asks too.
+async fn auth_provider(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    let (builder, _) = client(&server.url(), &[]);
+    let (builder, mut notes) = lifecycle(builder);
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = asked.clone();
+    let socket = builder
+        .auth_with(move || json!({"token": counter.fetch_add(1, Ordering::SeqCst) + 1}))
+        .connect()
+        .await
+        .unwrap();
+    let auth = |socket: Socket| async move {
+        socket
+            .emit_with_ack_raw("auth", &(), Vec::new(), GUARD)
+            .await
+            .unwrap()
+            .first::<Value>()
+            .unwrap()
+    };
+    assert_eq!(next("connect", &mut notes).await, "connect recovered=false");
+    assert_eq!(auth(socket.clone()).await, json!({"token": 1}));
+    socket.emit_args("close-transport", &()).unwrap();
+    assert!(
+        next("disconnect", &mut notes)
+            .await
+            .starts_with("disconnect")
+    );
+    assert_eq!(
+        next("reconnect", &mut notes).await,
+        "connect recovered=false"
+    );
+    assert_eq!(auth(socket.clone()).await, json!({"token": 2}));
+    let admin = socket.io().socket("/admin").await.unwrap();
+    assert_eq!(auth(admin.clone()).await, json!({"token": 3}));
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+    admin.disconnect().await;
+    socket.disconnect().await;
+    server.stop().await;
+}
+both!(auth_provider: auth_provider_switchboard, auth_provider_node);
 
 /// Connection and disconnection notes, in order.
 fn lifecycle(builder: ClientBuilder) -> (ClientBuilder, mpsc::UnboundedReceiver<String>) {
