@@ -85,6 +85,23 @@ impl Outbox {
         Ok(())
     }
 
+    /// Queues a volatile emit only if nothing is waiting to be written
+    /// (socket.io-client drops one while its transport is busy); returns
+    /// whether it was queued.
+    pub(crate) fn try_push_if_idle(
+        &self,
+        packet: Outgoing,
+        bounds: Bounds,
+    ) -> Result<bool, ClientError> {
+        let mut queue = self.lock();
+        if !queue.frames.is_empty() {
+            return Ok(false);
+        }
+        queue.tally.admit(&packet, bounds)?;
+        self.append(queue, packet);
+        Ok(true)
+    }
+
     /// Queues a packet the protocol needs (CONNECT, DISCONNECT, a pong) or
     /// a socket's buffer, which was bounded as it filled. Not bounded: at
     /// most a few are pending, and refusing one would break the session

@@ -205,6 +205,29 @@ impl Socket {
         self.send(self.event_packet(None, event, args, Args::Many, Vec::new())?)
     }
 
+    /// Emits `event` with one argument, volatile (socket.io-client's
+    /// `socket.volatile.emit`): dropped instead of buffered while the
+    /// namespace is disconnected, and dropped while earlier packets still
+    /// wait to be written (the server or the network is slow). For data a
+    /// newer emit replaces, such as positions or live readings. Returns
+    /// whether it was queued.
+    pub fn emit_volatile<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<bool, ClientError> {
+        let packet = self.event_packet(None, event, data, Args::One, Vec::new())?;
+        let state = self.state();
+        if state.connected {
+            let bounds = self.inner.client.config.queue;
+            self.inner.client.outbox.try_push_if_idle(packet, bounds)
+        } else if state.active {
+            Ok(false)
+        } else {
+            Err(ClientError::Disconnected)
+        }
+    }
+
     /// Emits `event` with the elements of `args` as arguments, where
     /// [`placeholder(n)`](crate::placeholder) stands for `binary[n]`.
     pub fn emit_binary<T: Serialize + ?Sized>(

@@ -2,7 +2,8 @@
 //! at the limit and one past it, against both servers: while connected
 //! (the connection's queue) and while reconnecting (the namespace's
 //! buffer). What was accepted arrives, in order; what was refused never
-//! does.
+//! does. Volatile emits: dropped while something waits to be written or
+//! while reconnecting.
 //!
 //! The emits run back to back on the test's one thread, where the
 //! connection's task also runs: nothing drains the queue between them, so
@@ -126,3 +127,37 @@ async fn bounded_while_reconnecting(kind: Kind) {
     server.stop().await;
 }
 both!(bounded_while_reconnecting: bounded_while_reconnecting_switchboard, bounded_while_reconnecting_node);
+
+async fn volatile(kind: Kind) {
+    let Some(server) = Server::start(kind).await else {
+        return;
+    };
+    let addr = server.addr();
+    let (builder, mut backs, mut notes) = client(&server.url());
+    let socket = builder.connect().await.unwrap();
+    assert_eq!(next("connect", &mut notes).await, "connect");
+    // The queue is empty: taken. Then 1 waits, so 2 is dropped; a plain
+    // emit still queues behind it.
+    assert!(socket.emit_volatile("emit-back", &1).unwrap());
+    assert!(!socket.emit_volatile("emit-back", &2).unwrap());
+    socket.emit("emit-back", &3).unwrap();
+    assert_eq!(next("the volatile emit", &mut backs).await, json!(1));
+    assert_eq!(next("the plain emit", &mut backs).await, json!(3));
+    // Reconnecting: a volatile emit is dropped, a plain one buffered.
+    server.stop().await;
+    assert_eq!(next("disconnect", &mut notes).await, "disconnect");
+    assert!(!socket.emit_volatile("emit-back", &4).unwrap());
+    socket.emit("emit-back", &5).unwrap();
+    let server = Server::start_on(kind, addr).await.unwrap();
+    assert_eq!(next("reconnect", &mut notes).await, "connect");
+    assert_eq!(next("the buffered emit", &mut backs).await, json!(5));
+    assert!(socket.emit_volatile("emit-back", &6).unwrap());
+    assert_eq!(next("a volatile emit again", &mut backs).await, json!(6));
+    socket.disconnect().await;
+    assert!(matches!(
+        socket.emit_volatile("emit-back", &7),
+        Err(ClientError::Disconnected)
+    ));
+    server.stop().await;
+}
+both!(volatile: volatile_switchboard, volatile_node);
