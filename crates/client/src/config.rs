@@ -33,7 +33,14 @@ impl Auth {
         match self {
             Auth::None => None,
             Auth::Fixed(value) => Some(value.clone()),
-            Auth::Provider(provider) => Some(provider()),
+            Auth::Provider(provider) => {
+                // The application's code, called deep inside the client: a
+                // panic is logged and the CONNECT goes without auth (which
+                // the server may refuse), so the connection's task lives.
+                let mut value = None;
+                crate::socket::guard("auth", || value = Some(provider()));
+                value
+            }
         }
     }
 }
@@ -238,10 +245,12 @@ impl ClientBuilder {
     /// opened later with [`Client::socket`]; socket.io-client's `auth`
     /// callback. A token refreshed meanwhile (by a task of the
     /// application's, into a shared cell `provider` reads) is then what the
-    /// server's middleware sees after a reconnection. It runs on the
-    /// connection's task while the client holds its namespace list: keep
-    /// it short, and do not call into this client from it. Replaces
-    /// `auth`.
+    /// server's middleware sees after a reconnection. Unlike socket.io-client's
+    /// callback it is synchronous, and it runs (on the connection's task,
+    /// or on the task opening a namespace) while the client holds its
+    /// namespace list, so other calls on this client wait for it: keep it
+    /// short, and do not call into this client from it. A panic in it is
+    /// logged and that CONNECT is sent without auth. Replaces `auth`.
     pub fn auth_with(mut self, provider: impl Fn() -> Value + Send + Sync + 'static) -> Self {
         self.config.auth = Auth::Provider(Arc::new(provider));
         self
@@ -329,10 +338,13 @@ impl ClientBuilder {
     }
 
     /// Most Engine.IO messages waiting to be sent (an attachment is a
-    /// message of its own): in the connection's queue while connected, in
-    /// a namespace's buffer while it is not. An emit or ack past it fails
+    /// message of its own), per queue: the connection's queue while
+    /// connected, not counting the write in progress, and each
+    /// namespace's buffer while it is not. An emit or ack past it fails
     /// with [`ClientError::QueueFull`](crate::ClientError::QueueFull) and
-    /// sends nothing. Default 10,000.
+    /// sends nothing. A handler's emits and acks leave when the
+    /// connection's task next writes, after the handler returns, so
+    /// retrying inside the handler cannot succeed. Default 10,000.
     pub fn max_queued_packets(mut self, packets: usize) -> Self {
         self.config.queue.packets = packets;
         self

@@ -26,6 +26,10 @@ use crate::receive::Receiver;
 use crate::websocket::{self, Incoming, Ws};
 
 /// socket.io-client's disconnect reasons.
+/// Received messages after which the WebSocket loop writes what handlers
+/// queued, even while more messages are ready to read.
+const WRITE_AT_LEAST_EVERY: u32 = 256;
+
 const TRANSPORT_CLOSE: &str = "transport close";
 const TRANSPORT_ERROR: &str = "transport error";
 const PARSE_ERROR: &str = "parse error";
@@ -278,9 +282,11 @@ impl Link<'_> {
         // registration and removal each time.
         let wake = shared.outbox.wake.notified();
         tokio::pin!(wake);
+        let mut since_write = 0u32;
         loop {
             if woken {
                 woken = false;
+                since_write = 0;
                 let frames = shared.outbox.take_all();
                 if !frames.is_empty() {
                     ws.send_all(frames).await?;
@@ -315,6 +321,14 @@ impl Link<'_> {
                             shared.outbox.push_text(format!("3{data}"));
                         }
                         Step::Close => return Ok(TRANSPORT_CLOSE),
+                    }
+                    // Reads win the biased select, so a burst is handled
+                    // with no write in between; every so often write
+                    // anyway, so that handlers' acks to a flood neither
+                    // wait for its end nor fill the queue's bound.
+                    since_write += 1;
+                    if since_write == WRITE_AT_LEAST_EVERY {
+                        woken = true;
                     }
                 }
                 () = wake.as_mut() => {

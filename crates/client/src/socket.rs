@@ -207,10 +207,11 @@ impl Socket {
 
     /// Emits `event` with one argument, volatile (socket.io-client's
     /// `socket.volatile.emit`): dropped instead of buffered while the
-    /// namespace is disconnected, and dropped while earlier packets still
-    /// wait to be written (the server or the network is slow). For data a
-    /// newer emit replaces, such as positions or live readings. Returns
-    /// whether it was queued.
+    /// namespace is not connected (its CONNECT unanswered included), and
+    /// dropped while earlier packets wait in the queue behind the write in
+    /// progress (the server or the network is slow). For data a newer
+    /// emit replaces, such as positions or live readings. Returns whether
+    /// it was queued.
     pub fn emit_volatile<T: Serialize + ?Sized>(
         &self,
         event: &str,

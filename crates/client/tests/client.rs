@@ -332,6 +332,15 @@ async fn auth_provider(kind: Kind) {
     assert_eq!(asked.load(Ordering::SeqCst), 3);
     admin.disconnect().await;
     socket.disconnect().await;
+    // A provider that panics: logged, and the CONNECT goes without auth.
+    let (builder, _) = client(&server.url(), &[]);
+    let socket = builder
+        .auth_with(|| panic!("no token"))
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(auth(socket.clone()).await, json!({}));
+    socket.disconnect().await;
     server.stop().await;
 }
 both!(auth_provider: auth_provider_switchboard, auth_provider_node);

@@ -15,9 +15,12 @@ mod support;
 
 use std::time::Duration;
 
+use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use switchboard_client::{Client, ClientBuilder, ClientError, Event, Socket, Transport};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 
 use support::{Kind, Server, next};
 
@@ -161,3 +164,51 @@ async fn volatile(kind: Kind) {
     server.stop().await;
 }
 both!(volatile: volatile_switchboard, volatile_node);
+
+/// A flood of events asking for acks, read in one burst: the handler's
+/// acks are written every few hundred messages, so with a bound of 300
+/// none of 2,000 is refused, and the server gets every one.
+#[tokio::test(flavor = "current_thread")]
+async fn acks_to_a_flood_stay_within_the_bound() {
+    const EVENTS: usize = 2_000;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let open = r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+        ws.send(Message::text(open)).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("40"));
+        ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
+        // Queued, then written at once: the client reads them as a burst.
+        for id in 0..EVENTS {
+            ws.feed(Message::text(format!(r#"42{id}["q"]"#)))
+                .await
+                .unwrap();
+        }
+        ws.flush().await.unwrap();
+        let mut acked = 0;
+        while acked < EVENTS {
+            let message = ws.next().await.unwrap().unwrap();
+            assert_eq!(message, Message::text(format!("43{acked}[]")));
+            acked += 1;
+        }
+        acked
+    });
+    let (refused, mut refusals) = mpsc::unbounded_channel();
+    let socket = Client::builder(&url)
+        .transports(&[Transport::WebSocket])
+        .max_queued_packets(300)
+        .on("q", move |_: &Socket, ev: &Event| {
+            if let Err(e) = ev.ack_args(&()) {
+                let _ = refused.send(e);
+            }
+        })
+        .connect()
+        .await
+        .unwrap();
+    let acked = support::within("every ack", server).await.unwrap();
+    assert_eq!(acked, EVENTS);
+    assert!(refusals.try_recv().is_err());
+    socket.disconnect().await;
+}

@@ -11,13 +11,15 @@ pub mod tls;
 /// against Node. Arguments after the kind follow the scenario's name in
 /// parentheses: `both!(round_trips(&[Transport::Polling], "polling"): a, b)`.
 macro_rules! both {
+    // One thread, named: the connection's task runs only when the test
+    // awaits, which some scenarios count on (tests/queue.rs).
     ($scenario:ident $(($($arg:expr),* $(,)?))?: $switchboard:ident, $node:ident) => {
-        #[tokio::test]
+        #[tokio::test(flavor = "current_thread")]
         async fn $switchboard() {
             $scenario(Kind::Switchboard $($(, $arg)*)?).await;
         }
 
-        #[tokio::test]
+        #[tokio::test(flavor = "current_thread")]
         async fn $node() {
             $scenario(Kind::Node $($(, $arg)*)?).await;
         }
