@@ -18,9 +18,8 @@ pub type SharedHandler = Arc<dyn Fn(&Socket, &Event) + Send + Sync>;
 use crate::{Client, ClientError, Event, Socket};
 
 /// Where a namespace's CONNECT payload comes from.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) enum Auth {
-    #[default]
     None,
     Fixed(Value),
     /// Asked at each CONNECT ([`ClientBuilder::auth_with`]).

@@ -25,11 +25,11 @@ use crate::polling::{self, Conn, InFlight};
 use crate::receive::Receiver;
 use crate::websocket::{self, Incoming, Ws};
 
-/// socket.io-client's disconnect reasons.
 /// Received messages after which the WebSocket loop writes what handlers
 /// queued, even while more messages are ready to read.
 const WRITE_AT_LEAST_EVERY: u32 = 256;
 
+/// socket.io-client's disconnect reasons.
 const TRANSPORT_CLOSE: &str = "transport close";
 const TRANSPORT_ERROR: &str = "transport error";
 const PARSE_ERROR: &str = "parse error";

@@ -9,7 +9,7 @@
 //! Emits and acks are bounded (`Bounds`): a server that reads slowly, or
 //! one that is down while the application keeps emitting, must not grow
 //! the client's memory without end. The same bounds apply to a socket's
-//! buffer while it is disconnected (see `Socket`'s state).
+//! `Buffer` while it is disconnected.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -29,7 +29,7 @@ pub(crate) struct Bounds {
 
 /// What a queue holds, counted as the bounds count it.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Tally {
+struct Tally {
     packets: usize,
     bytes: usize,
 }
@@ -37,7 +37,7 @@ pub(crate) struct Tally {
 impl Tally {
     /// Counts `packet` in if it fits `bounds`; a packet with attachments
     /// counts one message per attachment too, as each is a message.
-    pub(crate) fn admit(&mut self, packet: &Outgoing, bounds: Bounds) -> Result<(), ClientError> {
+    fn admit(&mut self, packet: &Outgoing, bounds: Bounds) -> Result<(), ClientError> {
         let packets = self.packets + 1 + packet.binary.len();
         let bytes = self.bytes + packet.bytes();
         if packets > bounds.packets || bytes > bounds.bytes {
@@ -57,6 +57,28 @@ impl Tally {
     fn remove(&mut self, frame: &OutFrame) {
         self.packets = self.packets.saturating_sub(1);
         self.bytes = self.bytes.saturating_sub(frame.len());
+    }
+}
+
+/// A socket's packets emitted while it is disconnected, sent after the
+/// next CONNECT answer; bounded as the outbox is, with its own tally.
+#[derive(Debug, Default)]
+pub(crate) struct Buffer {
+    packets: Vec<Outgoing>,
+    tally: Tally,
+}
+
+impl Buffer {
+    pub(crate) fn push(&mut self, packet: Outgoing, bounds: Bounds) -> Result<(), ClientError> {
+        self.tally.admit(&packet, bounds)?;
+        self.packets.push(packet);
+        Ok(())
+    }
+
+    /// Every buffered packet, in order, leaving the buffer empty (and
+    /// holding no memory).
+    pub(crate) fn take(&mut self) -> Vec<Outgoing> {
+        std::mem::take(self).packets
     }
 }
 

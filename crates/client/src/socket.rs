@@ -17,7 +17,7 @@ use crate::client::Shared;
 use crate::config::Auth;
 use crate::encode::{self, Args, Outgoing};
 use crate::handlers::{EventHandler, HandlerCell, Handlers};
-use crate::outbox::Tally;
+use crate::outbox::Buffer;
 use crate::{AckError, AckReply, Client, ClientError, Event, Parser};
 
 /// A namespace on a connection. Cheap to clone; clones are the same socket.
@@ -53,8 +53,7 @@ struct State {
     acks: HashMap<u64, AckSender>,
     /// Packets emitted while disconnected, sent on the next CONNECT answer
     /// (socket.io-client's `sendBuffer`, but bounded as the queue is).
-    buffer: Vec<Outgoing>,
-    buffered: Tally,
+    buffer: Buffer,
     /// Callers of `connect`/`socket` waiting for the CONNECT answer.
     waiters: Vec<oneshot::Sender<Result<(), ClientError>>>,
 }
@@ -218,15 +217,7 @@ impl Socket {
         data: &T,
     ) -> Result<bool, ClientError> {
         let packet = self.event_packet(None, event, data, Args::One, Vec::new())?;
-        let state = self.state();
-        if state.connected {
-            let bounds = self.inner.client.config.queue;
-            self.inner.client.outbox.try_push_if_idle(packet, bounds)
-        } else if state.active {
-            Ok(false)
-        } else {
-            Err(ClientError::Disconnected)
-        }
+        self.route(&mut self.state(), packet, true)
     }
 
     /// Emits `event` with the elements of `args` as arguments, where
@@ -342,15 +333,26 @@ impl Socket {
     }
 
     fn send_locked(&self, state: &mut State, packet: Outgoing) -> Result<(), ClientError> {
+        self.route(state, packet, false).map(drop)
+    }
+
+    /// Where an emit goes: the outbox while connected, the buffer while
+    /// reconnecting (a volatile one nowhere), an error once inactive; both
+    /// queues bounded. Returns whether it was queued.
+    fn route(
+        &self,
+        state: &mut State,
+        packet: Outgoing,
+        volatile: bool,
+    ) -> Result<bool, ClientError> {
         let bounds = self.inner.client.config.queue;
-        if state.connected {
-            self.inner.client.outbox.try_push(packet, bounds)
-        } else if state.active {
-            state.buffered.admit(&packet, bounds)?;
-            state.buffer.push(packet);
-            Ok(())
-        } else {
-            Err(ClientError::Disconnected)
+        let outbox = &self.inner.client.outbox;
+        match (state.connected, state.active, volatile) {
+            (true, _, true) => outbox.try_push_if_idle(packet, bounds),
+            (true, _, false) => outbox.try_push(packet, bounds).map(|()| true),
+            (false, true, true) => Ok(false),
+            (false, true, false) => state.buffer.push(packet, bounds).map(|()| true),
+            (false, false, _) => Err(ClientError::Disconnected),
         }
     }
 
@@ -441,8 +443,7 @@ impl Socket {
             self.inner.client.mark_connected();
             // Buffered packets go out after the CONNECT answer and before
             // anything emitted from now on: both push under this lock.
-            state.buffered = Tally::default();
-            for packet in std::mem::take(&mut state.buffer) {
+            for packet in state.buffer.take() {
                 self.inner.client.outbox.push(packet);
             }
             std::mem::take(&mut state.waiters)
@@ -512,8 +513,7 @@ impl Socket {
     fn deactivate_with(state: &mut State, error: &ClientError) {
         state.connected = false;
         state.active = false;
-        state.buffer = Vec::new();
-        state.buffered = Tally::default();
+        state.buffer = Buffer::default();
         fail_acks(state);
         for waiter in state.waiters.drain(..) {
             let _ = waiter.send(Err(error.clone()));

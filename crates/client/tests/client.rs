@@ -18,7 +18,7 @@ use switchboard_client::{
 };
 use tokio::sync::mpsc;
 
-use support::{GUARD, Kind, Server, next, until_transport, within};
+use support::{GUARD, Kind, Server, next, server_auth, until_transport, within};
 
 /// What a handler saw: the event's name, its arguments' JSON, attachments.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,13 +277,7 @@ async fn middleware_refusal(kind: Kind) {
         .socket_with("/private", Some(json!({"token": "secret"})), |_| {})
         .await
         .unwrap();
-    let auth: Value = private
-        .emit_with_ack_raw("auth", &(), Vec::new(), GUARD)
-        .await
-        .unwrap()
-        .first()
-        .unwrap();
-    assert_eq!(auth, json!({"token": "secret"}));
+    assert_eq!(server_auth(&private).await, json!({"token": "secret"}));
     private.disconnect().await;
     main.disconnect().await;
     server.stop().await;
@@ -306,16 +300,8 @@ async fn auth_provider(kind: Kind) {
         .connect()
         .await
         .unwrap();
-    let auth = |socket: Socket| async move {
-        socket
-            .emit_with_ack_raw("auth", &(), Vec::new(), GUARD)
-            .await
-            .unwrap()
-            .first::<Value>()
-            .unwrap()
-    };
     assert_eq!(next("connect", &mut notes).await, "connect recovered=false");
-    assert_eq!(auth(socket.clone()).await, json!({"token": 1}));
+    assert_eq!(server_auth(&socket).await, json!({"token": 1}));
     socket.emit_args("close-transport", &()).unwrap();
     assert!(
         next("disconnect", &mut notes)
@@ -326,9 +312,9 @@ async fn auth_provider(kind: Kind) {
         next("reconnect", &mut notes).await,
         "connect recovered=false"
     );
-    assert_eq!(auth(socket.clone()).await, json!({"token": 2}));
+    assert_eq!(server_auth(&socket).await, json!({"token": 2}));
     let admin = socket.io().socket("/admin").await.unwrap();
-    assert_eq!(auth(admin.clone()).await, json!({"token": 3}));
+    assert_eq!(server_auth(&admin).await, json!({"token": 3}));
     assert_eq!(asked.load(Ordering::SeqCst), 3);
     admin.disconnect().await;
     socket.disconnect().await;
@@ -339,7 +325,7 @@ async fn auth_provider(kind: Kind) {
         .connect()
         .await
         .unwrap();
-    assert_eq!(auth(socket.clone()).await, json!({}));
+    assert_eq!(server_auth(&socket).await, json!({}));
     socket.disconnect().await;
     server.stop().await;
 }

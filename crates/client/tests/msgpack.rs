@@ -16,7 +16,7 @@ use switchboard_client::{
 };
 use tokio::sync::mpsc;
 
-use support::{GUARD, Kind, Server, next, until_transport, within};
+use support::{GUARD, Kind, Server, next, server_auth, until_transport, within};
 
 /// A msgpack client for `url`; every event it gets but `question` (which
 /// has its own handler) lands in the inbox as (name, arguments, binary).
@@ -141,13 +141,7 @@ async fn namespaces(kind: Kind) {
         .socket_with("/private", Some(json!({"token": "secret"})), |_| {})
         .await
         .unwrap();
-    let auth: Value = private
-        .emit_with_ack_raw("auth", &(), Vec::new(), GUARD)
-        .await
-        .unwrap()
-        .first()
-        .unwrap();
-    assert_eq!(auth, json!({"token": "secret"}));
+    assert_eq!(server_auth(&private).await, json!({"token": "secret"}));
 
     // The client's DISCONNECT: the namespace goes, the connection stays.
     private.disconnect().await;

@@ -91,22 +91,17 @@ async fn bounded_while_connected(kind: Kind) {
     let Some(server) = Server::start(kind).await else {
         return;
     };
-    // By messages: 3 taken, the 4th refused.
-    let (builder, mut backs, _) = client(&server.url());
-    let socket = builder.max_queued_packets(3).connect().await.unwrap();
-    assert_eq!(emit_until_refused(&socket), 3);
-    arrive_in_order(&socket, &mut backs, 3).await;
-    socket.disconnect().await;
-    // By bytes: exactly two emits' bytes, so the third is refused.
-    let (builder, mut backs, _) = client(&server.url());
-    let socket = builder
-        .max_queued_bytes(2 * ONE_EMIT.len())
-        .connect()
-        .await
-        .unwrap();
-    assert_eq!(emit_until_refused(&socket), 2);
-    arrive_in_order(&socket, &mut backs, 2).await;
-    socket.disconnect().await;
+    // By messages, 3 taken and the 4th refused; by bytes, exactly two
+    // emits' bytes, so the third is refused.
+    let by_messages: fn(ClientBuilder) -> ClientBuilder = |b| b.max_queued_packets(3);
+    let by_bytes: fn(ClientBuilder) -> ClientBuilder = |b| b.max_queued_bytes(2 * ONE_EMIT.len());
+    for (bound, taken) in [(by_messages, 3), (by_bytes, 2)] {
+        let (builder, mut backs, _) = client(&server.url());
+        let socket = bound(builder).connect().await.unwrap();
+        assert_eq!(emit_until_refused(&socket), taken);
+        arrive_in_order(&socket, &mut backs, taken).await;
+        socket.disconnect().await;
+    }
     server.stop().await;
 }
 both!(bounded_while_connected: bounded_while_connected_switchboard, bounded_while_connected_node);

@@ -44,15 +44,28 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     switchboard_testkit::within(GUARD, what, future).await
 }
 
-/// The transport the server sees for this client socket (the contract's
-/// `transport` event).
-pub async fn server_transport(socket: &switchboard_client::Socket) -> String {
+/// The answer to a contract event that takes no arguments and
+/// acknowledges with one (`transport`, `auth`).
+async fn ask<T: serde::de::DeserializeOwned>(
+    socket: &switchboard_client::Socket,
+    event: &str,
+) -> T {
     socket
-        .emit_with_ack_raw("transport", &(), Vec::new(), GUARD)
+        .emit_with_ack_raw(event, &(), Vec::new(), GUARD)
         .await
         .unwrap()
         .first()
         .unwrap()
+}
+
+/// The transport the server sees for this client socket.
+pub async fn server_transport(socket: &switchboard_client::Socket) -> String {
+    ask(socket, "transport").await
+}
+
+/// The auth the server saw in this socket's CONNECT.
+pub async fn server_auth(socket: &switchboard_client::Socket) -> Value {
+    ask(socket, "auth").await
 }
 
 /// Waits until the server sees `expected` for this socket: an upgrade
