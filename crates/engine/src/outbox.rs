@@ -11,13 +11,27 @@ use switchboard_protocol::engine::Frame;
 /// timeout instead of the queue-full error the sender can act on.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    frames: VecDeque<Frame>,
+    frames: Queue,
     bytes: usize,
+}
+
+/// The frames themselves. Almost every write finds exactly one frame queued
+/// (a broadcast reaches each session once per flusher pass), so one is kept
+/// inline: a heap queue there cost an allocation and a free per delivery,
+/// and with ten thousand sessions listed at once those missed the
+/// allocator's cache and took its slow path. A second frame moves both to a
+/// heap queue.
+#[derive(Debug, Default)]
+enum Queue {
+    #[default]
+    Empty,
+    One(Frame),
+    Many(VecDeque<Frame>),
 }
 
 impl Outbox {
     pub(crate) fn push(&mut self, frame: Frame, max_packets: usize, max_bytes: usize) -> bool {
-        if self.frames.len() >= max_packets || self.bytes + frame.len() > max_bytes {
+        if self.len() >= max_packets || self.bytes + frame.len() > max_bytes {
             return false;
         }
         self.push_control(frame);
@@ -32,53 +46,54 @@ impl Outbox {
         max_packets: usize,
         max_bytes: usize,
     ) -> bool {
-        self.frames.len() + count <= max_packets && self.bytes + bytes <= max_bytes
+        self.len() + count <= max_packets && self.bytes + bytes <= max_bytes
     }
 
     pub(crate) fn push_control(&mut self, frame: Frame) {
         self.bytes += frame.len();
-        self.frames.push_back(frame);
+        self.frames = match std::mem::take(&mut self.frames) {
+            Queue::Empty => Queue::One(frame),
+            Queue::One(first) => Queue::Many(VecDeque::from([first, frame])),
+            Queue::Many(mut frames) => {
+                frames.push_back(frame);
+                Queue::Many(frames)
+            }
+        };
+    }
+
+    fn len(&self) -> usize {
+        match &self.frames {
+            Queue::Empty => 0,
+            Queue::One(_) => 1,
+            Queue::Many(frames) => frames.len(),
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-
-    /// Moves every queued frame to the back of `out`. Both queues keep their
-    /// memory while frames keep coming, so a session under steady traffic
-    /// stops allocating; past [`KEEP`] slots the queue is given back, so that
-    /// one burst does not leave a session holding a large buffer.
-    pub(crate) fn drain_into(&mut self, out: &mut VecDeque<Frame>) {
-        self.bytes = 0;
-        out.append(&mut self.frames);
-        shrink(&mut self.frames);
+        self.len() == 0
     }
 
     /// Takes every queued frame, oldest first, and gives the queue's memory
     /// back. WebSocket sessions are written by flushers, and no task of
     /// theirs goes idle to free it later; most are sent to now and then
-    /// (a broadcast, a reply) and should hold nothing in between. The cost
-    /// is an allocation per write, against a syscall of several µs.
-    pub(crate) fn drain_each(&mut self, f: impl FnMut(Frame)) {
+    /// (a broadcast, a reply) and should hold nothing in between.
+    pub(crate) fn drain_each(&mut self, mut f: impl FnMut(Frame)) {
         self.bytes = 0;
-        std::mem::take(&mut self.frames).into_iter().for_each(f);
+        match std::mem::take(&mut self.frames) {
+            Queue::Empty => {}
+            Queue::One(frame) => f(frame),
+            Queue::Many(frames) => frames.into_iter().for_each(f),
+        }
     }
 
-    /// Takes every queued frame into a new queue.
+    /// Takes every queued frame, oldest first.
     pub(crate) fn take_all(&mut self) -> VecDeque<Frame> {
-        let mut out = VecDeque::new();
-        self.drain_into(&mut out);
-        out
-    }
-}
-
-/// Queue slots a session keeps between bursts (a few hundred bytes).
-pub(crate) const KEEP: usize = 16;
-
-/// Gives back the memory of an empty queue that grew past [`KEEP`] slots.
-pub(crate) fn shrink(queue: &mut VecDeque<Frame>) {
-    if queue.is_empty() && queue.capacity() > KEEP {
-        queue.shrink_to(KEEP);
+        self.bytes = 0;
+        match std::mem::take(&mut self.frames) {
+            Queue::Empty => VecDeque::new(),
+            Queue::One(frame) => VecDeque::from([frame]),
+            Queue::Many(frames) => frames,
+        }
     }
 }
 
@@ -101,5 +116,31 @@ mod tests {
         outbox.push_control(f());
         assert_eq!(outbox.take_all().len(), 3);
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn order_kept_from_inline_to_heap_and_back() {
+        let frame = |n: usize| Frame::Text(Str::from(n.to_string()));
+        let text = |frame: Frame| match frame {
+            Frame::Text(text) => text.to_string(),
+            Frame::Binary(_) => unreachable!(),
+        };
+        let mut outbox = Outbox::default();
+        for count in [1, 2, 5, 1] {
+            for n in 0..count {
+                assert!(outbox.push(frame(n), 10, 1000));
+            }
+            assert!(outbox.fits(10 - count, 0, 10, 1000));
+            assert!(!outbox.fits(11 - count, 0, 10, 1000));
+            let mut drained = Vec::new();
+            outbox.drain_each(|f| drained.push(text(f)));
+            let expected: Vec<String> = (0..count).map(|n| n.to_string()).collect();
+            assert_eq!(drained, expected);
+            assert!(outbox.is_empty());
+            assert!(outbox.fits(0, 1000, 10, 1000), "bytes reset");
+        }
+        outbox.push_control(frame(7));
+        let taken: Vec<String> = outbox.take_all().into_iter().map(text).collect();
+        assert_eq!(taken, ["7"]);
     }
 }
