@@ -13,20 +13,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 use switchboard_protocol::Str;
-use switchboard_protocol::engine::{OpenPacket, Packet, decode_payload, encode_payload_into};
+use switchboard_protocol::engine::{OpenPacket, Packet, decode_payload};
 use tokio::time::{Instant, Sleep};
 
 use crate::ClientError;
 use crate::backoff::Backoff;
 use crate::client::Shared;
 use crate::config::Transport;
-use crate::encode::OutFrame;
-use crate::polling::{self, Conn, InFlight};
+use crate::polling::{self, Conn, InFlight, Poster};
 use crate::receive::Receiver;
 use crate::websocket::{self, Incoming, Ws};
 
-/// Received messages after which the WebSocket loop writes what handlers
-/// queued, even while more messages are ready to read.
+/// Received messages after which what handlers queued is written, even
+/// while more messages are ready to read (a WebSocket) or a payload is not
+/// yet read to its end (polling).
 const WRITE_AT_LEAST_EVERY: u32 = 256;
 
 /// socket.io-client's disconnect reasons.
@@ -360,9 +360,8 @@ impl Link<'_> {
                 Step::Close => return Ok(Polled::Ended(TRANSPORT_CLOSE)),
             }
         }
-        let mut post_conn: Conn = None;
+        let mut poster = Poster::new(polling::target(shared, Some(sid)), budget, max_body);
         let mut get: Option<InFlight> = None;
-        let mut post: Option<InFlight> = None;
         let mut probe: Option<Probe> = upgrade.then(|| {
             let shared = shared.clone();
             let sid = sid.to_owned();
@@ -371,46 +370,28 @@ impl Link<'_> {
         // Set once the probe succeeded: polling pauses (no new requests)
         // and the upgrade completes when both requests have returned.
         let mut upgraded: Option<Ws> = None;
-        let mut batch = Vec::new();
-        let mut body = Vec::new();
         loop {
             let closing = shared.is_closing();
-            if upgraded.is_some() && get.is_none() && post.is_none() {
+            if upgraded.is_some() && get.is_none() && poster.is_idle() {
                 if let Some(mut ws) = upgraded.take() {
                     ws.send_text("5").await?;
                     return Ok(Polled::Upgraded(Box::new(ws)));
                 }
             }
-            if post.is_none() && upgraded.is_none() {
-                shared.outbox.take_within(&mut batch, budget, polling_len);
-                if batch.is_empty() && closing {
-                    // Tell the server, as socket.io-client does on polling.
-                    let target = polling::target(shared, Some(sid));
-                    let close = Bytes::from_static(b"1");
-                    let request = polling::request(
-                        shared,
-                        post_conn.take(),
-                        Method::POST,
-                        target,
-                        close,
-                        max_body,
-                    );
-                    let _ = tokio::time::timeout(CLOSE_GRACE, request).await;
-                    return Ok(Polled::Ended(CLIENT_DISCONNECT));
-                }
-                if !batch.is_empty() {
-                    body.clear();
-                    let frames: Vec<_> = batch.drain(..).map(to_frame).collect();
-                    encode_payload_into(&frames, &mut body);
-                    let target = polling::target(shared, Some(sid));
-                    let payload = Bytes::copy_from_slice(&body);
-                    let conn = post_conn.take();
-                    let shared = shared.clone();
-                    post = Some(Box::pin(async move {
-                        polling::request(&shared, conn, Method::POST, target, payload, max_body)
-                            .await
-                    }));
-                }
+            if upgraded.is_none() && !poster.start(shared) && closing {
+                // Tell the server, as socket.io-client does on polling.
+                let target = polling::target(shared, Some(sid));
+                let close = Bytes::from_static(b"1");
+                let request = polling::request(
+                    shared,
+                    poster.take_conn(),
+                    Method::POST,
+                    target,
+                    close,
+                    max_body,
+                );
+                let _ = tokio::time::timeout(CLOSE_GRACE, request).await;
+                return Ok(Polled::Ended(CLIENT_DISCONNECT));
             }
             if get.is_none() && upgraded.is_none() && !closing {
                 let target = polling::target(shared, Some(sid));
@@ -427,19 +408,26 @@ impl Link<'_> {
                     get = None;
                     get_conn = conn;
                     let packets = decode_payload(answer?).map_err(|e| protocol(&e))?;
-                    for packet in packets {
+                    for (n, packet) in (1..).zip(packets) {
                         match self.packet(packet.map_err(|e| protocol(&e))?, deadline.as_mut())? {
                             Step::Continue => {}
                             Step::Pong(data) => shared.outbox.push_text(format!("3{data}")),
                             Step::Close => return Ok(Polled::Ended(TRANSPORT_CLOSE)),
                         }
+                        // As on a WebSocket: what handlers queued goes out
+                        // while a long payload is read, so that their acks
+                        // to it do not fill the queue's bound. One POST at
+                        // a time, so this waits for the server's answers.
+                        if n % WRITE_AT_LEAST_EVERY == 0 && upgraded.is_none() {
+                            tokio::select! {
+                                biased;
+                                drained = poster.drain(shared) => drained?,
+                                () = deadline.as_mut() => return Ok(Polled::Ended(PING_TIMEOUT)),
+                            }
+                        }
                     }
                 }
-                (conn, answer) = pending_or(&mut post) => {
-                    post = None;
-                    post_conn = conn;
-                    answer?;
-                }
+                answer = poster.answered() => answer?,
                 probed = pending_or(&mut probe) => {
                     probe = None;
                     match probed {
@@ -467,21 +455,6 @@ async fn pending_or<F: Future + Unpin>(future: &mut Option<F>) -> F::Output {
     match future {
         Some(future) => future.await,
         None => std::future::pending().await,
-    }
-}
-
-fn to_frame(frame: OutFrame) -> switchboard_protocol::engine::Frame {
-    match frame {
-        OutFrame::Text(text) => switchboard_protocol::engine::Frame::Text(Str::from(text)),
-        OutFrame::Binary(bytes) => switchboard_protocol::engine::Frame::Binary(bytes),
-    }
-}
-
-/// Bytes a frame takes in a polling payload.
-fn polling_len(frame: &OutFrame) -> usize {
-    match frame {
-        OutFrame::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
-        text => text.len(),
     }
 }
 

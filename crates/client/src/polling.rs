@@ -5,13 +5,18 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use switchboard_protocol::Str;
+use switchboard_protocol::engine::{Frame, encode_payload_into};
 
 use crate::client::Shared;
+use crate::encode::OutFrame;
 use crate::url::request_target;
 use crate::{ClientError, net};
 
@@ -20,6 +25,106 @@ pub(crate) type Conn = Option<SendRequest<Full<Bytes>>>;
 
 /// A request in flight; gives its connection back with the answer.
 pub(crate) type InFlight = Pin<Box<dyn Future<Output = (Conn, Result<Bytes, ClientError>)> + Send>>;
+
+/// The sending side of a polling session: what the outbox holds goes out in
+/// POSTs of at most the server's `maxPayload`, one at a time, as the
+/// protocol allows.
+pub(crate) struct Poster {
+    conn: Conn,
+    in_flight: Option<InFlight>,
+    /// Reused between POSTs.
+    batch: Vec<OutFrame>,
+    body: Vec<u8>,
+    target: String,
+    budget: usize,
+    max_body: usize,
+}
+
+impl Poster {
+    pub(crate) fn new(target: String, budget: usize, max_body: usize) -> Poster {
+        Poster {
+            conn: None,
+            in_flight: None,
+            batch: Vec::new(),
+            body: Vec::new(),
+            target,
+            budget,
+            max_body,
+        }
+    }
+
+    pub(crate) fn is_idle(&self) -> bool {
+        self.in_flight.is_none()
+    }
+
+    /// The connection for a last request of the caller's own (the close).
+    pub(crate) fn take_conn(&mut self) -> Conn {
+        self.conn.take()
+    }
+
+    /// Starts a POST of what the outbox holds, if none is in flight;
+    /// `false` when there was nothing to send.
+    pub(crate) fn start(&mut self, shared: &Arc<Shared>) -> bool {
+        if self.in_flight.is_some() {
+            return true;
+        }
+        shared
+            .outbox
+            .take_within(&mut self.batch, self.budget, polling_len);
+        if self.batch.is_empty() {
+            return false;
+        }
+        self.body.clear();
+        let frames: Vec<_> = self.batch.drain(..).map(to_frame).collect();
+        encode_payload_into(&frames, &mut self.body);
+        let payload = Bytes::copy_from_slice(&self.body);
+        let (shared, conn) = (shared.clone(), self.conn.take());
+        let (target, max_body) = (self.target.clone(), self.max_body);
+        self.in_flight = Some(Box::pin(async move {
+            request(&shared, conn, Method::POST, target, payload, max_body).await
+        }));
+        true
+    }
+
+    /// The answer to the POST in flight; never comes when there is none.
+    pub(crate) async fn answered(&mut self) -> Result<(), ClientError> {
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return std::future::pending().await;
+        };
+        let (conn, answer) = in_flight.await;
+        self.in_flight = None;
+        self.conn = conn;
+        answer.map(drop)
+    }
+
+    /// Sends everything the outbox holds now and waits until the server
+    /// has taken it.
+    pub(crate) async fn drain(&mut self, shared: &Arc<Shared>) -> Result<(), ClientError> {
+        loop {
+            if self.in_flight.is_some() {
+                self.answered().await?;
+            }
+            if !self.start(shared) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn to_frame(frame: OutFrame) -> Frame {
+    match frame {
+        OutFrame::Text(text) => Frame::Text(Str::from(text)),
+        OutFrame::Binary(bytes) => Frame::Binary(bytes),
+    }
+}
+
+/// Bytes a frame takes in a polling payload.
+fn polling_len(frame: &OutFrame) -> usize {
+    match frame {
+        OutFrame::Binary(bytes) => 1 + bytes.len().div_ceil(3) * 4,
+        text => text.len(),
+    }
+}
 
 /// The target of a polling request for session `sid` (none: the handshake).
 pub(crate) fn target(shared: &Shared, sid: Option<&str>) -> String {

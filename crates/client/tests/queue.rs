@@ -207,3 +207,114 @@ async fn acks_to_a_flood_stay_within_the_bound() {
     assert!(refusals.try_recv().is_err());
     socket.disconnect().await;
 }
+
+/// One request of the hand-written polling server below: the request
+/// line's method and target, and the body.
+async fn read_request(
+    reader: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> Option<(String, String, String)> {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).await.ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    Some((method, target, String::from_utf8(body).ok()?))
+}
+
+/// The polling twin of the test above: one long-poll answer carries 2,000
+/// events that ask for acks, against a bound of 300. The client posts
+/// what its handlers queued while it reads the payload, so every ack is
+/// taken and reaches the server, in order.
+#[tokio::test(flavor = "current_thread")]
+async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt as _;
+    const EVENTS: usize = 2_000;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (acks, mut acked) = mpsc::unbounded_channel::<String>();
+    let connected = Arc::new(tokio::sync::Notify::new());
+    let gets = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (acks, connected, gets) = (acks.clone(), connected.clone(), gets.clone());
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut reader = tokio::io::BufReader::new(read);
+                while let Some((method, target, body)) = read_request(&mut reader).await {
+                    let answer = if !target.contains("sid=") {
+                        r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#.to_owned()
+                    } else if method == "POST" {
+                        for packet in body.split('\u{1e}') {
+                            if packet == "40" {
+                                connected.notify_one();
+                            } else {
+                                acks.send(packet.to_owned()).unwrap();
+                            }
+                        }
+                        "ok".to_owned()
+                    } else {
+                        match gets.fetch_add(1, Ordering::SeqCst) {
+                            0 => {
+                                connected.notified().await;
+                                r#"40{"sid":"a"}"#.to_owned()
+                            }
+                            1 => (0..EVENTS)
+                                .map(|id| format!(r#"42{id}["q"]"#))
+                                .collect::<Vec<_>>()
+                                .join("\u{1e}"),
+                            // Later polls wait, as a server with nothing to send.
+                            _ => std::future::pending().await,
+                        }
+                    };
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    write.write_all(response.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    let (refused, mut refusals) = mpsc::unbounded_channel();
+    let socket = Client::builder(&url)
+        .transports(&[Transport::Polling])
+        .max_queued_packets(300)
+        .on("q", move |_: &Socket, ev: &Event| {
+            if let Err(e) = ev.ack_args(&()) {
+                let _ = refused.send(e);
+            }
+        })
+        .connect()
+        .await
+        .unwrap();
+    for id in 0..EVENTS {
+        tokio::select! {
+            biased;
+            Some(e) = refusals.recv() => panic!("ack {id} or a later one refused: {e}"),
+            ack = next("an ack", &mut acked) => assert_eq!(ack, format!("43{id}[]")),
+        }
+    }
+    assert!(refusals.try_recv().is_err());
+    socket.disconnect().await;
+}
