@@ -417,7 +417,10 @@ impl Link<'_> {
                         // As on a WebSocket: what handlers queued goes out
                         // while a long payload is read, so that their acks
                         // to it do not fill the queue's bound. One POST at
-                        // a time, so this waits for the server's answers.
+                        // a time, so this waits for the server's answers
+                        // (the probe waits meanwhile). Once an upgrade is
+                        // ready no POST may start: the rest of a payload
+                        // then queues, as it did before.
                         if n % WRITE_AT_LEAST_EVERY == 0 && upgraded.is_none() {
                             tokio::select! {
                                 biased;

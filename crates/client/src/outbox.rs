@@ -154,6 +154,11 @@ impl Outbox {
         self.push(Outgoing::text(text));
     }
 
+    /// Frames queued (an attachment is a frame of its own).
+    pub(crate) fn len(&self) -> usize {
+        self.lock().frames.len()
+    }
+
     /// Everything queued, in order, with the queue's memory: most
     /// connections send rarely, and an idle one should hold no buffer.
     pub(crate) fn take_all(&self) -> VecDeque<OutFrame> {

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -65,14 +64,17 @@ impl Poster {
     /// Starts a POST of what the outbox holds, if none is in flight;
     /// `false` when there was nothing to send.
     pub(crate) fn start(&mut self, shared: &Arc<Shared>) -> bool {
-        if self.in_flight.is_some() {
-            return true;
-        }
+        self.in_flight.is_some() || self.post(shared) > 0
+    }
+
+    /// Starts a POST of the oldest frames, within the budget; how many.
+    fn post(&mut self, shared: &Arc<Shared>) -> usize {
         shared
             .outbox
             .take_within(&mut self.batch, self.budget, polling_len);
-        if self.batch.is_empty() {
-            return false;
+        let count = self.batch.len();
+        if count == 0 {
+            return 0;
         }
         self.body.clear();
         let frames: Vec<_> = self.batch.drain(..).map(to_frame).collect();
@@ -83,7 +85,7 @@ impl Poster {
         self.in_flight = Some(Box::pin(async move {
             request(&shared, conn, Method::POST, target, payload, max_body).await
         }));
-        true
+        count
     }
 
     /// The answer to the POST in flight; never comes when there is none.
@@ -97,17 +99,24 @@ impl Poster {
         answer.map(drop)
     }
 
-    /// Sends everything the outbox holds now and waits until the server
-    /// has taken it.
+    /// Sends what the outbox holds now, and waits until the server has
+    /// taken it. Frames queued meanwhile (by other tasks) wait for the
+    /// session loop: a drain that chased them could run for ever while no
+    /// GET, and so no ping, was read.
     pub(crate) async fn drain(&mut self, shared: &Arc<Shared>) -> Result<(), ClientError> {
-        loop {
-            if self.in_flight.is_some() {
-                self.answered().await?;
-            }
-            if !self.start(shared) {
-                return Ok(());
-            }
+        if self.in_flight.is_some() {
+            self.answered().await?;
         }
+        let mut left = shared.outbox.len();
+        while left > 0 {
+            let posted = self.post(shared);
+            if posted == 0 {
+                break;
+            }
+            left = left.saturating_sub(posted);
+            self.answered().await?;
+        }
+        Ok(())
     }
 }
 

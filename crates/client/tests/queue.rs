@@ -242,7 +242,7 @@ async fn read_request(
 /// The polling twin of the test above: one long-poll answer carries 2,000
 /// events that ask for acks, against a bound of 300. The client posts
 /// what its handlers queued while it reads the payload, so every ack is
-/// taken and reaches the server, in order.
+/// taken and reaches the server, in order, and never two POSTs at once.
 #[tokio::test(flavor = "current_thread")]
 async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
     use std::sync::Arc;
@@ -254,10 +254,14 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
     let (acks, mut acked) = mpsc::unbounded_channel::<String>();
     let connected = Arc::new(tokio::sync::Notify::new());
     let gets = Arc::new(AtomicUsize::new(0));
+    // POSTs being answered now, and the most there ever were.
+    let (posting, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let most_seen = most.clone();
     tokio::spawn(async move {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             let (acks, connected, gets) = (acks.clone(), connected.clone(), gets.clone());
+            let (posting, most) = (posting.clone(), most.clone());
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut reader = tokio::io::BufReader::new(read);
@@ -265,6 +269,15 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
                     let answer = if !target.contains("sid=") {
                         r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#.to_owned()
                     } else if method == "POST" {
+                        most.fetch_max(
+                            posting.fetch_add(1, Ordering::SeqCst) + 1,
+                            Ordering::SeqCst,
+                        );
+                        // Lets the client's task run before the answer, so
+                        // a second POST it sent at once would be counted.
+                        for _ in 0..4 {
+                            tokio::task::yield_now().await;
+                        }
                         for packet in body.split('\u{1e}') {
                             if packet == "40" {
                                 connected.notify_one();
@@ -292,6 +305,9 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
                         answer.len()
                     );
                     write.write_all(response.as_bytes()).await.unwrap();
+                    if method == "POST" {
+                        posting.fetch_sub(1, Ordering::SeqCst);
+                    }
                 }
             });
         }
@@ -316,5 +332,6 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
         }
     }
     assert!(refusals.try_recv().is_err());
+    assert_eq!(most_seen.load(Ordering::SeqCst), 1, "one POST at a time");
     socket.disconnect().await;
 }
