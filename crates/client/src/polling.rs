@@ -33,7 +33,6 @@ pub(crate) struct Poster {
     in_flight: Option<InFlight>,
     /// Reused between POSTs.
     batch: Vec<OutFrame>,
-    body: Vec<u8>,
     target: String,
     budget: usize,
     max_body: usize,
@@ -45,7 +44,6 @@ impl Poster {
             conn: None,
             in_flight: None,
             batch: Vec::new(),
-            body: Vec::new(),
             target,
             budget,
             max_body,
@@ -76,10 +74,10 @@ impl Poster {
         if count == 0 {
             return 0;
         }
-        self.body.clear();
         let frames: Vec<_> = self.batch.drain(..).map(to_frame).collect();
-        encode_payload_into(&frames, &mut self.body);
-        let payload = Bytes::copy_from_slice(&self.body);
+        let mut body = Vec::new();
+        encode_payload_into(&frames, &mut body);
+        let payload = Bytes::from(body);
         let (shared, conn) = (shared.clone(), self.conn.take());
         let (target, max_body) = (self.target.clone(), self.max_body);
         self.in_flight = Some(Box::pin(async move {

@@ -160,39 +160,21 @@ async fn volatile(kind: Kind) {
 }
 both!(volatile: volatile_switchboard, volatile_node);
 
-/// A flood of events asking for acks, read in one burst: the handler's
-/// acks are written every few hundred messages, so with a bound of 300
-/// none of 2,000 is refused, and the server gets every one.
-#[tokio::test(flavor = "current_thread")]
-async fn acks_to_a_flood_stay_within_the_bound() {
-    const EVENTS: usize = 2_000;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await.unwrap();
-        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
-        let open = r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
-        ws.send(Message::text(open)).await.unwrap();
-        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("40"));
-        ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
-        // Queued, then written at once: the client reads them as a burst.
-        for id in 0..EVENTS {
-            ws.feed(Message::text(format!(r#"42{id}["q"]"#)))
-                .await
-                .unwrap();
-        }
-        ws.flush().await.unwrap();
-        let mut acked = 0;
-        while acked < EVENTS {
-            let message = ws.next().await.unwrap().unwrap();
-            assert_eq!(message, Message::text(format!("43{acked}[]")));
-            acked += 1;
-        }
-        acked
-    });
-    let (refused, mut refusals) = mpsc::unbounded_channel();
-    let socket = Client::builder(&url)
-        .transports(&[Transport::WebSocket])
+/// Events in the flood tests' one burst, and the Engine.IO handshake their
+/// hand-written servers answer with.
+const FLOOD: usize = 2_000;
+const FLOOD_OPEN: &str =
+    r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+
+/// A client of the flood tests: bound of 300 messages, and a `q` handler
+/// that acks every event; a refused ack lands in the returned channel.
+async fn flooded_client(
+    url: &str,
+    transport: Transport,
+) -> (Socket, mpsc::UnboundedReceiver<ClientError>) {
+    let (refused, refusals) = mpsc::unbounded_channel();
+    let socket = Client::builder(url)
+        .transports(&[transport])
         .max_queued_packets(300)
         .on("q", move |_: &Socket, ev: &Event| {
             if let Err(e) = ev.ack_args(&()) {
@@ -202,8 +184,40 @@ async fn acks_to_a_flood_stay_within_the_bound() {
         .connect()
         .await
         .unwrap();
+    (socket, refusals)
+}
+
+/// A flood of events asking for acks, read in one burst: the handler's
+/// acks are written every few hundred messages, so with a bound of 300
+/// none of 2,000 is refused, and the server gets every one.
+#[tokio::test(flavor = "current_thread")]
+async fn acks_to_a_flood_stay_within_the_bound() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        ws.send(Message::text(FLOOD_OPEN)).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("40"));
+        ws.send(Message::text(r#"40{"sid":"a"}"#)).await.unwrap();
+        // Queued, then written at once: the client reads them as a burst.
+        for id in 0..FLOOD {
+            ws.feed(Message::text(format!(r#"42{id}["q"]"#)))
+                .await
+                .unwrap();
+        }
+        ws.flush().await.unwrap();
+        let mut acked = 0;
+        while acked < FLOOD {
+            let message = ws.next().await.unwrap().unwrap();
+            assert_eq!(message, Message::text(format!("43{acked}[]")));
+            acked += 1;
+        }
+        acked
+    });
+    let (socket, mut refusals) = flooded_client(&url, Transport::WebSocket).await;
     let acked = support::within("every ack", server).await.unwrap();
-    assert_eq!(acked, EVENTS);
+    assert_eq!(acked, FLOOD);
     assert!(refusals.try_recv().is_err());
     socket.disconnect().await;
 }
@@ -248,7 +262,6 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::AsyncWriteExt as _;
-    const EVENTS: usize = 2_000;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (acks, mut acked) = mpsc::unbounded_channel::<String>();
@@ -267,7 +280,7 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
                 let mut reader = tokio::io::BufReader::new(read);
                 while let Some((method, target, body)) = read_request(&mut reader).await {
                     let answer = if !target.contains("sid=") {
-                        r#"0{"sid":"s1","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#.to_owned()
+                        FLOOD_OPEN.to_owned()
                     } else if method == "POST" {
                         most.fetch_max(
                             posting.fetch_add(1, Ordering::SeqCst) + 1,
@@ -292,7 +305,7 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
                                 connected.notified().await;
                                 r#"40{"sid":"a"}"#.to_owned()
                             }
-                            1 => (0..EVENTS)
+                            1 => (0..FLOOD)
                                 .map(|id| format!(r#"42{id}["q"]"#))
                                 .collect::<Vec<_>>()
                                 .join("\u{1e}"),
@@ -312,19 +325,8 @@ async fn acks_to_a_flood_on_polling_stay_within_the_bound() {
             });
         }
     });
-    let (refused, mut refusals) = mpsc::unbounded_channel();
-    let socket = Client::builder(&url)
-        .transports(&[Transport::Polling])
-        .max_queued_packets(300)
-        .on("q", move |_: &Socket, ev: &Event| {
-            if let Err(e) = ev.ack_args(&()) {
-                let _ = refused.send(e);
-            }
-        })
-        .connect()
-        .await
-        .unwrap();
-    for id in 0..EVENTS {
+    let (socket, mut refusals) = flooded_client(&url, Transport::Polling).await;
+    for id in 0..FLOOD {
         tokio::select! {
             biased;
             Some(e) = refusals.recv() => panic!("ack {id} or a later one refused: {e}"),
