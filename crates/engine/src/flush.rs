@@ -15,6 +15,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -27,12 +28,19 @@ const BETWEEN_YIELDS: usize = 256;
 /// A flusher's write buffer is given back once it grew past this.
 const KEEP_BUFFER: usize = 64 * 1024;
 
+/// How long a flusher may keep letting other tasks queue more frames before
+/// it writes: the most a busy server adds to a frame's time in the queue.
+const SETTLE_AT_MOST: Duration = Duration::from_micros(500);
+
 pub(crate) struct Flushers {
     shards: Box<[Arc<Shard>]>,
 }
 
 struct Shard {
     listed: Mutex<Vec<Arc<Shared>>>,
+    /// Set whenever a frame is queued for a session of this shard; the
+    /// flusher clears it to learn whether the tasks it let run sent more.
+    more: AtomicBool,
     wake: Notify,
     started: AtomicBool,
     stopped: AtomicBool,
@@ -48,6 +56,7 @@ impl Flushers {
                 .map(|_| {
                     Arc::new(Shard {
                         listed: Mutex::new(Vec::new()),
+                        more: AtomicBool::new(false),
                         wake: Notify::new(),
                         started: AtomicBool::new(false),
                         stopped: AtomicBool::new(false),
@@ -81,12 +90,19 @@ impl Flushers {
             listed.push(session);
             listed.len() == 1
         };
+        shard.mark_more();
         // A flusher that is busy takes the whole list when it comes back;
         // only an empty list needs to call it. `notify_one` keeps a permit
         // if it is not waiting yet, so this is never lost.
         if first {
             shard.wake.notify_one();
         }
+    }
+
+    /// Tells the session's flusher that a frame was queued for a session
+    /// already on its list.
+    pub(crate) fn more(&self, session: &Shared) {
+        self.shards[session.sid.shard(self.shards.len())].mark_more();
     }
 }
 
@@ -104,18 +120,44 @@ impl Shard {
         self.listed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn mark_more(&self) {
+        // A load first: once set, the flag's cache line stays shared instead
+        // of being written again by every delivery of a broadcast.
+        if !self.more.load(Ordering::Relaxed) {
+            self.more.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Lets every task that is ready run before a pass, and again while they
+    /// keep queueing frames (for at most `SETTLE_AT_MOST`), so that the pass
+    /// carries all they sent in one syscall per session.
+    ///
+    /// tokio runs a task woken by the running one next, so a flusher woken by
+    /// a broadcast would run right after it and write one frame per syscall
+    /// while other connections' messages waited to be read. One yield lets
+    /// the tasks that were ready run; under a steady load (clients each
+    /// waiting for an ack) the I/O driver then finds more senders, and a
+    /// pass that did not wait for them split their frames over several
+    /// syscalls (see ADR 0006's addendum). With nothing else ready (light
+    /// load) this is a single yield: one poll of the I/O driver.
+    async fn settle(&self) {
+        self.more.store(false, Ordering::Relaxed);
+        tokio::task::yield_now().await;
+        let mut started = None;
+        while self.more.swap(false, Ordering::Relaxed) {
+            let started = *started.get_or_insert_with(Instant::now);
+            if started.elapsed() >= SETTLE_AT_MOST {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn run(self: Arc<Self>) {
         let mut batch = Vec::new();
         let mut buf = Vec::new();
         loop {
-            // Let every task that is ready run first: a flusher woken by a
-            // send would otherwise run next (tokio runs a task woken by the
-            // running one before the rest), right after each broadcast, and
-            // write one frame per syscall while other connections' messages
-            // waited to be read. After them, a pass carries everything they
-            // sent too. With nothing else ready this costs one poll of the
-            // I/O driver.
-            tokio::task::yield_now().await;
+            self.settle().await;
             std::mem::swap(&mut *self.lock(), &mut batch);
             if batch.is_empty() {
                 if self.stopped.load(Ordering::Acquire) {

@@ -338,11 +338,15 @@ impl Shared {
     /// the transport's writer is woken.
     fn queued(self: &Arc<Self>, mut state: MutexGuard<'_, State>, was_empty: bool) {
         if state.wire.is_some() {
-            let list = !state.listed && !state.stalled;
+            let already = state.listed;
+            let list = !already && !state.stalled;
             state.listed |= list;
             drop(state);
             if list {
                 self.engine.flushers.list(self.clone());
+            } else if already {
+                // More for the same pass: the flusher waits for it.
+                self.engine.flushers.more(self);
             }
         } else {
             drop(state);
@@ -386,6 +390,11 @@ impl Shared {
     /// what a flusher left), as far as the socket takes it now.
     pub(crate) fn write_queued(&self) -> Written {
         let mut state = self.lock();
+        // A flusher has it listed and will write it with the frames that
+        // the tasks running before it queue meanwhile.
+        if state.listed && state.raw.is_empty() && matches!(state.phase, Phase::Open) {
+            return Written::Nothing;
+        }
         // Allocated per batch: an idle session holds no write buffer.
         let mut buf = Vec::new();
         match state.write_pending(&mut buf) {
