@@ -28,8 +28,12 @@ const BETWEEN_YIELDS: usize = 256;
 /// A flusher's write buffer is given back once it grew past this.
 const KEEP_BUFFER: usize = 64 * 1024;
 
-/// How long a flusher may keep letting other tasks queue more frames before
-/// it writes: the most a busy server adds to a frame's time in the queue.
+/// How often, and for how long, a flusher yields again before a pass while
+/// frames keep being queued. The count keeps a flusher on an idle worker
+/// from spinning while other workers send without pause (each of its yields
+/// is then one poll of the I/O driver); the time bounds what a busy server
+/// adds to a frame's wait when each yield lets many tasks run.
+const SETTLE_YIELDS: usize = 8;
 const SETTLE_AT_MOST: Duration = Duration::from_micros(500);
 
 pub(crate) struct Flushers {
@@ -38,8 +42,9 @@ pub(crate) struct Flushers {
 
 struct Shard {
     listed: Mutex<Vec<Arc<Shared>>>,
-    /// Set whenever a frame is queued for a session of this shard; the
-    /// flusher clears it to learn whether the tasks it let run sent more.
+    /// Set when a session of this shard is listed, or gets another frame
+    /// while listed; the flusher clears it to learn whether more came while
+    /// it yielded (from the tasks it let run, or from other workers).
     more: AtomicBool,
     wake: Notify,
     started: AtomicBool,
@@ -128,9 +133,10 @@ impl Shard {
         }
     }
 
-    /// Lets every task that is ready run before a pass, and again while they
-    /// keep queueing frames (for at most `SETTLE_AT_MOST`), so that the pass
-    /// carries all they sent in one syscall per session.
+    /// Lets every task that is ready run before a pass, and again while
+    /// frames keep being queued (up to `SETTLE_YIELDS` more times, and not
+    /// after `SETTLE_AT_MOST`), so that the pass carries all they sent in
+    /// one syscall per session.
     ///
     /// tokio runs a task woken by the running one next, so a flusher woken by
     /// a broadcast would run right after it and write one frame per syscall
@@ -141,12 +147,11 @@ impl Shard {
     /// syscalls (see ADR 0006's addendum). With nothing else ready (light
     /// load) this is a single yield: one poll of the I/O driver.
     async fn settle(&self) {
+        let started = Instant::now();
         self.more.store(false, Ordering::Relaxed);
         tokio::task::yield_now().await;
-        let mut started = None;
-        while self.more.swap(false, Ordering::Relaxed) {
-            let started = *started.get_or_insert_with(Instant::now);
-            if started.elapsed() >= SETTLE_AT_MOST {
+        for _ in 0..SETTLE_YIELDS {
+            if !self.more.swap(false, Ordering::Relaxed) || started.elapsed() >= SETTLE_AT_MOST {
                 return;
             }
             tokio::task::yield_now().await;

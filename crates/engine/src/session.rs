@@ -387,11 +387,14 @@ impl Shared {
     }
 
     /// Called by the session's WebSocket task: writes what is queued (and
-    /// what a flusher left), as far as the socket takes it now.
+    /// what a flusher left), as far as the socket takes it now; nothing if
+    /// a flusher has the session listed and the task has no bytes of its
+    /// own to send (tungstenite's replies) or close to make.
     pub(crate) fn write_queued(&self) -> Written {
         let mut state = self.lock();
-        // A flusher has it listed and will write it with the frames that
-        // the tasks running before it queue meanwhile.
+        // The flusher writes it soon, with the frames queued meanwhile: one
+        // syscall instead of one now (a client's ack, after its message was
+        // read) and another in the pass.
         if state.listed && state.raw.is_empty() && matches!(state.phase, Phase::Open) {
             return Written::Nothing;
         }

@@ -187,7 +187,8 @@ fn ends(shared: &Shared) -> bool {
 ///
 /// Frames sent to the session are written by a flusher (`flush.rs`), not by
 /// this task; it writes only what a flusher could not (a full socket, which
-/// it waits for), its own pings and close, and tungstenite's replies.
+/// it waits for), its close, tungstenite's replies (with whatever is queued
+/// then), and frames queued while no flusher has the session listed.
 async fn run(shared: Arc<Shared>, mut ws: Ws) {
     let config = &shared.engine.config;
     // A client that stops reading fills our socket buffer; once a write has
